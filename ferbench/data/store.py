@@ -1,0 +1,271 @@
+"""The prepared store: the one on-disk format every dataset is turned into.
+
+A store is a directory (``data/<name>/`` by default)::
+
+    images.npy   uint8, (N, H, W) for gray or (N, H, W, 3) for RGB; opened memory-mapped
+    meta.csv     one row per image: index, source, label, subject, split, fold, valence, arousal,
+                 group, hash
+    soft.npy     optional float32 (N, C) soft targets (FERPlus vote distributions)
+    card.json    the dataset card: classes, counts per split, folds, checks, provenance; written
+                 last, so a directory without it is not a store
+
+``label`` indexes ``card["classes"]`` (a subset of :data:`ferbench.data.classes.EMOTIONS` in
+canonical order), ``-1`` where an image has no class. ``split`` is ``train``/``val``/``test``.
+``fold`` is the subject-grouped fold id (``-1`` where the dataset has no folds). For fold ``f`` of
+``k`` the protocol is: test = fold ``f``, val = fold ``(f + 1) % k``, train = the rest — so every
+split of every fold is subject-independent by construction.
+
+Writes are atomic: everything goes to a temporary sibling directory that is renamed into place,
+so an interrupted ``prepare`` never leaves something that looks finished. This module is the only
+code that reads or writes the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferbench import __version__
+from ferbench.data.classes import EMOTIONS
+from ferbench.errors import FerbenchError
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+META_COLUMNS = ("index", "source", "label", "subject", "split", "fold", "valence", "arousal", "group", "hash")
+_META_DTYPES = {"source": str, "subject": str, "split": str, "group": str, "hash": str}
+
+
+class StoreError(FerbenchError):
+    """A store that is missing, unfinished or inconsistent; the message names the path and the fix."""
+
+
+def content_hash(image: np.ndarray) -> str:
+    """A short content hash of one image's pixels (exact-duplicate detection across splits)."""
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).hexdigest()
+
+
+def new_meta(n: int) -> pd.DataFrame:
+    """An empty metadata table of ``n`` rows with every column at its 'unknown' value."""
+    return pd.DataFrame(
+        {
+            "index": np.arange(n, dtype=np.int64),
+            "source": [""] * n,
+            "label": np.full(n, -1, dtype=np.int64),
+            "subject": [""] * n,
+            "split": ["train"] * n,
+            "fold": np.full(n, -1, dtype=np.int64),
+            "valence": np.full(n, np.nan, dtype=np.float32),
+            "arousal": np.full(n, np.nan, dtype=np.float32),
+            "group": [""] * n,
+            "hash": [""] * n,
+        }
+    )
+
+
+@dataclass
+class Store:
+    """A prepared store opened for reading; ``images`` is a read-only memory map."""
+
+    root: Path
+    images: np.ndarray
+    meta: pd.DataFrame
+    card: dict
+    soft: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        return self.card["name"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card["classes"])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.card["classes"])
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.images.ndim == 3 else self.images.shape[3]
+
+    @property
+    def size(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def num_folds(self) -> int:
+        return int(self.card.get("folds", 0))
+
+    def indices(self, split: str, fold: int | None = None) -> np.ndarray:
+        """Row indices of ``split``; with ``fold`` the k-fold protocol of the module docstring."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if fold is None:
+            mask = self.meta["split"].to_numpy() == split
+        else:
+            k = self.num_folds
+            if not 0 <= fold < k:
+                raise StoreError(f"{self.root}: fold {fold} requested but the store has {k} folds")
+            folds = self.meta["fold"].to_numpy()
+            val_fold = (fold + 1) % k
+            if split == "test":
+                mask = folds == fold
+            elif split == "val":
+                mask = folds == val_fold
+            else:
+                mask = (folds != fold) & (folds != val_fold) & (folds >= 0)
+        labelled = self.meta["label"].to_numpy() >= 0
+        return np.flatnonzero(mask & labelled)
+
+
+def is_prepared(path: str | Path) -> bool:
+    """True when ``path`` holds a finished store (its card was written)."""
+    return (Path(path) / "card.json").is_file()
+
+
+def open_store(path: str | Path) -> Store:
+    """Open a prepared store; a clear :class:`StoreError` when it is missing or unfinished."""
+    root = Path(path)
+    if not root.exists():
+        raise StoreError(
+            f"no prepared store at {root}: run `ferbench prepare <dataset> --out {root}` "
+            "(or pass --data-dir to where stores live)"
+        )
+    if not is_prepared(root):
+        raise StoreError(f"{root} is not a finished store (no card.json): re-run `ferbench prepare ... --force`")
+    card = json.loads((root / "card.json").read_text())
+    if card.get("format") != FORMAT_VERSION:
+        raise StoreError(f"{root}: store format {card.get('format')} != {FORMAT_VERSION}; re-run prepare --force")
+    images = np.load(root / "images.npy", mmap_mode="r")
+    meta = pd.read_csv(root / "meta.csv", dtype=_META_DTYPES, keep_default_na=False,
+                       na_values={"valence": [""], "arousal": [""]})
+    if len(meta) != len(images):
+        raise StoreError(f"{root}: meta.csv has {len(meta)} rows but images.npy {len(images)}; re-run prepare --force")
+    soft = np.load(root / "soft.npy", mmap_mode="r") if (root / "soft.npy").is_file() else None
+    return Store(root=root, images=images, meta=meta, card=card, soft=soft)
+
+
+def split_counts(meta: pd.DataFrame, classes: list[str]) -> dict[str, dict[str, int]]:
+    """Images per class per split (labelled images only)."""
+    out: dict[str, dict[str, int]] = {}
+    for split in SPLITS:
+        labels = meta.loc[(meta["split"] == split) & (meta["label"] >= 0), "label"].to_numpy()
+        if len(labels):
+            counts = np.bincount(labels, minlength=len(classes))
+            out[split] = {c: int(n) for c, n in zip(classes, counts)}
+    return out
+
+
+def leakage_check(meta: pd.DataFrame) -> dict:
+    """Which subjects and which exact images (by content hash) appear in more than one split/fold.
+
+    Subjects left empty (unknown) are not checked; the result says how many rows that was.
+    """
+    report: dict = {}
+    known = meta[meta["subject"] != ""]
+    per_subject = known.groupby("subject")["split"].nunique()
+    shared = sorted(per_subject[per_subject > 1].index.tolist())
+    report["split_subjects_checked"] = int(known["subject"].nunique())
+    report["split_subject_disjoint"] = not shared if len(known) else None
+    report["split_shared_subjects"] = shared[:50]
+    if (meta["fold"] >= 0).any() and len(known):
+        per_fold = known[known["fold"] >= 0].groupby("subject")["fold"].nunique()
+        report["fold_subject_disjoint"] = bool((per_fold <= 1).all())
+    hashed = meta[meta["hash"] != ""]
+    dup = hashed.groupby("hash")["split"].nunique()
+    cross = dup[dup > 1].index
+    rows = hashed[hashed["hash"].isin(cross)]
+    report["cross_split_duplicate_groups"] = int(len(cross))
+    report["cross_split_duplicate_rows"] = {s: int((rows["split"] == s).sum()) for s in SPLITS}
+    report["unknown_subject_rows"] = int((meta["subject"] == "").sum())
+    return report
+
+
+def write_store(
+    out: str | Path,
+    images: np.ndarray,
+    meta: pd.DataFrame,
+    card: dict,
+    soft: np.ndarray | None = None,
+    force: bool = False,
+) -> Store:
+    """Write a store atomically and return it opened.
+
+    ``card`` needs at least ``name`` and ``classes``; counts, the leakage check, the format
+    version and the tool version are filled in here so every store's card has them.
+    Raises :class:`StoreError` if ``out`` is already prepared and ``force`` is false.
+    """
+    out = Path(out)
+    if is_prepared(out) and not force:
+        raise StoreError(f"{out} is already prepared; pass --force to rebuild it")
+    if images.dtype != np.uint8 or images.ndim not in (3, 4):
+        raise ValueError(f"images must be uint8 (N,H,W) or (N,H,W,C), got {images.dtype} {images.shape}")
+    if len(meta) != len(images):
+        raise ValueError(f"meta has {len(meta)} rows for {len(images)} images")
+    classes = list(card["classes"])
+    unknown = [c for c in classes if c not in EMOTIONS]
+    if unknown:
+        raise ValueError(f"card classes {unknown} are not canonical")
+    meta = meta.reset_index(drop=True).copy()
+    meta["index"] = np.arange(len(meta), dtype=np.int64)
+    if (meta["hash"] == "").all():
+        meta["hash"] = [content_hash(im) for im in images]
+    missing = [c for c in META_COLUMNS if c not in meta.columns]
+    if missing:
+        raise ValueError(f"meta is missing columns {missing}")
+
+    full_card = {
+        "format": FORMAT_VERSION,
+        "name": card["name"],
+        "classes": classes,
+        "channels": 1 if images.ndim == 3 else int(images.shape[3]),
+        "size": [int(images.shape[1]), int(images.shape[2])],
+        "num_images": int(len(images)),
+        "folds": int(card.get("folds", 0)),
+        "counts": split_counts(meta, classes),
+        "checks": leakage_check(meta),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "ferbench_version": __version__,
+    }
+    full_card.update({k: v for k, v in card.items() if k not in full_card})
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        np.save(tmp / "images.npy", np.ascontiguousarray(images))
+        meta[list(META_COLUMNS)].to_csv(tmp / "meta.csv", index=False)
+        if soft is not None:
+            np.save(tmp / "soft.npy", np.asarray(soft, dtype=np.float32))
+        (tmp / "card.json").write_text(json.dumps(full_card, indent=2, default=_json_default) + "\n")
+        if out.exists():
+            trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, trash)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return open_store(out)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
