@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from typer.core import TyperGroup
 
 from ferbench.errors import FerbenchError
@@ -44,3 +45,486 @@ SEED = typer.Option(0, "--seed", help="Random seed.")
 
 
 # ---- commands ------------------------------------------------------------------------------------
+
+
+# ---- train / grid (ferbench.train) ------------------------------------------------------------------
+
+_EPOCHS = typer.Option(None, "--epochs", help="Epochs (default 30; early stopping on val, patience 10).")
+_BATCH = typer.Option(None, "--batch-size", help="Batch size (default 512 on CUDA, 64 on CPU).")
+_LR = typer.Option(None, "--lr", help="Peak learning rate (default 1e-3).")
+_OPTIM = typer.Option(None, "--optimizer", help="sgd | adam | adamw (default adamw).")
+_SCHED = typer.Option(None, "--scheduler", help="cosine | step | cosine_restarts | onecycle | constant.")
+_SIZE = typer.Option(None, "--size", help="Input side in px (default: the store's, >= the arch's native).")
+_CHANNELS = typer.Option(None, "--channels", help="1 (gray) or 3 (RGB) (default: the store's).")
+_COMPILE = typer.Option(None, "--compile/--no-compile", help="torch.compile the model (default off).")
+_NAME = typer.Option(None, "--name", help="Grid name: runs go to results/runs/<name>/ (default 'default').")
+_RUNS_OUT = typer.Option(None, "--out", help="Runs root (default results/runs/<name>).")
+_QUIET = typer.Option(False, "--quiet", help="No progress bars.")
+
+
+def _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_) -> dict:
+    opts = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
+                size=size, channels=channels, compile=compile_)
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def _resumable_run(fn, **kwargs):
+    """Ctrl-C: one line saying nothing is lost (finished cells kept, the current one resumes), exit 130."""
+    try:
+        return fn(**kwargs)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted:[/yellow] finished cells are kept and the interrupted one "
+                          "resumes from its last epoch; re-run the same command to continue")
+        raise typer.Exit(130) from None
+
+
+def _print_runs(run_dirs) -> None:
+    from rich.table import Column, Table
+
+    from ferbench.train.grid import summarize
+
+    table = Table(Column("cell", no_wrap=True), "n test", "accuracy", "macro-F1", "epochs (best)", "train s")
+    for r in summarize(run_dirs):
+        table.add_row(r["cell"], str(r["n_test"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
+                      f"{r['epochs']} ({r['best_epoch']})", f"{r['seconds']:.1f}")
+    console.print(table)
+
+
+@app.command("train")
+def train_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="Store name under --data-dir."),
+    arch: str = typer.Option(..., "--arch", help="Architecture (see `ferbench models`)."),
+    attention: str = typer.Option("default", "--attention", help="default (the arch's) | none | se | cbam."),
+    activation: str = typer.Option("default", "--activation", help="default (the arch's) | relu | elu | ..."),
+    seed: int = SEED,
+    fold: int = typer.Option(None, "--fold", help="Only this fold of a k-fold store (default: every fold)."),
+    protocol: str = typer.Option("auto", "--protocol", help="auto | split | kfold."),
+    heads: str = typer.Option("cls", "--heads", help="cls | cls+va (multi-task valence/arousal)."),
+    epochs: int = _EPOCHS, batch_size: int = _BATCH, lr: float = _LR, optimizer: str = _OPTIM,
+    scheduler: str = _SCHED, size: int = _SIZE, channels: int = _CHANNELS, compile_: bool = _COMPILE,
+    name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
+    quiet: bool = _QUIET,
+):
+    """Train one cell (every fold of it for k-fold stores) and write its run directory.
+
+    Re-running the same command skips a finished cell and resumes an interrupted one.
+
+    **Examples**
+
+        ferbench train --dataset synthetic --arch resnet_tiny --epochs 5 --device cpu
+
+        ferbench train --dataset ckplus --arch resnet50 --attention cbam --activation elu --fold 3
+    """
+    from ferbench.train.grid import GridSpec, run_grid
+
+    train = _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_)
+    spec = GridSpec(name=name or "default", datasets=[dataset], archs=[arch], attentions=[attention],
+                    activations=[activation], seeds=[seed], protocol=protocol, heads=heads, train=train)
+    runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
+                          console=console, folds=None if fold is None else [fold])
+    _print_runs(runs)
+
+
+def _csv(value: str | None, cast=str) -> list | None:
+    return None if value is None else [cast(v.strip()) for v in value.split(",") if v.strip()]
+
+
+@app.command("grid")
+def grid_cmd(
+    grid: Path = typer.Option(None, "--grid", help="Grid file (.toml/.yaml); options below override it."),
+    datasets: str = typer.Option(None, "--datasets", help="Comma-separated store names."),
+    archs: str = typer.Option(None, "--archs", help="Comma-separated architectures."),
+    attentions: str = typer.Option(None, "--attentions", help="Comma-separated (default: the arch's)."),
+    activations: str = typer.Option(None, "--activations", help="Comma-separated (default: the arch's)."),
+    seeds: str = typer.Option(None, "--seeds", help="Comma-separated seeds (default 0)."),
+    protocol: str = typer.Option(None, "--protocol", help="auto | split | kfold (default auto)."),
+    heads: str = typer.Option(None, "--heads", help="cls | cls+va (default cls)."),
+    epochs: int = _EPOCHS, batch_size: int = _BATCH, lr: float = _LR, optimizer: str = _OPTIM,
+    scheduler: str = _SCHED, size: int = _SIZE, channels: int = _CHANNELS, compile_: bool = _COMPILE,
+    name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
+    dry_run: bool = typer.Option(False, "--dry-run", help="List cells and an estimated time; train nothing."),
+    filter_: str = typer.Option(None, "--filter", help="Only cells whose id matches these globs (a,b)."),
+    quiet: bool = _QUIET,
+):
+    """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
+
+    Finished cells (metrics.json present) are skipped; an interrupted cell resumes from its last epoch.
+
+    **Examples**
+
+        ferbench grid --datasets synthetic --archs resnet_tiny,vgg_tiny --seeds 0,1 --epochs 5 --name demo
+
+        ferbench grid --grid benchmarks/grids/doc1.toml --dry-run
+
+        ferbench grid --grid benchmarks/grids/doc1.toml --filter "fer2013/resnet50-*"
+    """
+    from rich.table import Table
+
+    from ferbench.train.grid import GridSpec, load_grid_file, plan, run_grid
+
+    spec = load_grid_file(grid) if grid is not None else GridSpec()
+    lists = {"datasets": _csv(datasets), "archs": _csv(archs), "attentions": _csv(attentions),
+             "activations": _csv(activations), "seeds": _csv(seeds, int), "protocol": protocol,
+             "heads": heads, "name": name}
+    for key, value in lists.items():
+        if value is not None:
+            setattr(spec, key, value)
+    spec.train.update(_train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels,
+                                       compile_))
+    if dry_run:
+        rows, total = plan(spec, out=out, data_dir=data_dir, device=device, filter=filter_)
+        table = Table("cell", "status", "est. time")
+        for r in rows:
+            table.add_row(r["cell"], r["status"], r["estimate"])
+        console.print(table)
+        todo = sum(r["status"] != "done" for r in rows)
+        console.print(f"{len(rows)} cells, {todo} to train, estimated {total} (rough upper bound)")
+        return
+    runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
+                          console=console, filter=filter_)
+    _print_runs(runs)
+
+
+# ---- data: prepare / datasets (owned by the data agent) -------------------------------------------
+@app.command("prepare")
+def prepare_cmd(
+    name: str = typer.Argument(
+        ..., help="fer2013 | ferplus | ckplus | jaffe | affectnet | folder | synthetic"),
+    root: Path | None = typer.Option(
+        None, "--root", help="The downloaded dataset folder (not for synthetic)."),
+    out: Path | None = typer.Option(None, "--out", help="Store directory [default: <data-dir>/<name>]."),
+    data_dir: Path = DATA_DIR,
+    size: int | None = typer.Option(
+        None, "--size", help="Output side in px [default: the dataset's, mostly 48]."),
+    channels: int = typer.Option(1, "--channels", help="1 = gray, 3 = RGB."),
+    split: str = typer.Option(
+        "official", "--split", help="official | subject:TRAIN/VAL/TEST (e.g. subject:70/20/10)."),
+    folds: int | None = typer.Option(
+        None, "--folds", help="Subject-grouped folds [default: 10 for ckplus/jaffe]."),
+    detect: str = typer.Option("none", "--detect", help="none | haar | yunet | retinaface | mtcnn"),
+    detector_model: Path | None = typer.Option(
+        None, "--detector-model", help="YuNet .onnx for --detect yunet."),
+    margin: float = typer.Option(
+        0.2, "--margin", help="Face box growth per side, as a fraction of its size."),
+    align: bool = typer.Option(False, "--align/--no-align", help="Level the eyes where landmarks exist."),
+    on_miss: str = typer.Option("keep", "--on-miss", help="No face found: keep (whole image) | skip | fail."),
+    dedupe: bool = typer.Option(
+        False, "--dedupe", help="Drop train images whose exact pixels are in val/test."),
+    label_mode: str = typer.Option("majority", "--label-mode", help="ferplus: majority | probability."),
+    class_map: str | None = typer.Option(
+        None, "--class-map", help="Rename classes: old=new,... (e.g. mad=anger)."),
+    val_fraction: float = typer.Option(
+        0.1, "--val-fraction", help="Share of train carved as val where needed."),
+    ck_neutral: bool = typer.Option(
+        False, "--ck-neutral", help="ckplus original: add first frames as neutral."),
+    subjects: int = typer.Option(60, "--subjects", help="synthetic: number of subjects."),
+    per_class: int = typer.Option(8, "--per-class", help="synthetic: images per class per subject."),
+    workers: int | None = typer.Option(None, "--workers", help="Decoding threads [default: CPU cores]."),
+    force: bool = typer.Option(False, "--force", help="Rebuild an existing store."),
+    seed: int = SEED,
+):
+    """Read a downloaded dataset and write the canonical prepared store.
+
+    Examples:
+
+        ferbench prepare fer2013 --root ../shared/datasets/fer2013
+
+        ferbench prepare ferplus --root ../shared/datasets/ferplus --label-mode probability
+
+        ferbench prepare ckplus --root ../shared/datasets/ckplus --folds 10
+
+        ferbench prepare jaffe --root jaffedbase --detect yunet --detector-model yunet.onnx --align
+
+        ferbench prepare folder --root my_faces --class-map mad=anger,glad=happiness
+
+        ferbench prepare synthetic --subjects 20 --per-class 4
+    """
+    from rich.table import Table
+
+    from ferbench.data.registry import notes, prepare, summary
+
+    result = prepare(name, root, out, data_dir=data_dir, subjects=subjects, per_class=per_class, size=size,
+                     channels=channels, split=split, folds=folds, detect=detect,
+                     detector_model=detector_model, margin=margin, align=align, on_miss=on_miss,
+                     dedupe=dedupe, label_mode=label_mode, class_map=class_map, val_fraction=val_fraction,
+                     neutral_frame=ck_neutral, workers=workers, force=force, seed=seed)
+    store = result.store
+    if result.already_prepared:
+        console.print(f"{escape(str(store.root))} is already prepared ({store.card.get('num_images')} "
+                      "images); nothing to do (pass --force to rebuild)")
+        return
+    counts = summary(store)
+    table = Table("class", *counts.columns, title=f"{store.name}: images per split")
+    for cls, row in counts.iterrows():
+        table.add_row(str(cls), *(str(v) for v in row))
+    console.print(table)
+    for line in notes(store):
+        console.print(escape(line), highlight=False)
+
+
+@app.command("datasets")
+def datasets_cmd(data_dir: Path = DATA_DIR):
+    """List the supported datasets (layouts, classes) and which are prepared under --data-dir.
+
+    Examples:
+
+        ferbench datasets
+
+        ferbench datasets --data-dir /scratch/ferbench-data
+    """
+    from rich.table import Table
+
+    from ferbench.data.registry import list_datasets
+
+    table = Table("dataset", "layouts (--root)", "classes", f"prepared in {escape(str(data_dir))}")
+    for row in list_datasets(data_dir):
+        prep = row["prepared"]
+        done = "-" if prep is None else f"{prep['num_images']} images: " + ", ".join(
+            f"{s} {n}" for s, n in prep["counts"].items())
+        if prep and prep["folds"]:
+            done += f"; {prep['folds']} folds"
+        table.add_row(row["name"], escape("\n".join(row["layouts"])), ", ".join(row["classes"]), done)
+    console.print(table)
+
+
+# ---- models (owned by the models agent) ----------------------------------------------------------
+@app.command("models")
+def models_cmd(
+    size: int = typer.Option(48, "--size", help="Input side in pixels for the MACs column."),
+    channels: int = typer.Option(1, "--channels", help="Input channels: 1 = gray, 3 = RGB."),
+    filter_: str | None = typer.Option(None, "--filter", help="Keep names/families with TEXT (or a glob)."),
+):
+    """List the model zoo: family, parameters and MACs at --size, accepted attentions and activations.
+
+    Examples:
+
+        ferbench models
+
+        ferbench models --filter resnet --size 96 --channels 3
+    """
+    from rich.table import Column, Table
+
+    from ferbench.models import ACTIVATIONS, ATTENTIONS
+    from ferbench.models.summary import zoo_table
+
+    df = zoo_table(img_size=size, in_chans=channels, filter=filter_)
+    table = Table(Column("model", no_wrap=True), "family", "params", f"MACs @{size}px", "attention", "activation",
+                  "default px",
+                  title=f"ferbench model zoo ({channels}-channel input, 7 classes)",
+                  caption=f"all = attention {'|'.join(ATTENTIONS)}; activation {'|'.join(ACTIVATIONS)}; "
+                          "[bold]bold[/bold] = default")
+
+    def _axis(accepted: str, default: str, full: tuple[str, ...]) -> str:
+        return f"[bold]{default}[/bold] (" + ("all" if tuple(accepted.split(",")) == full else accepted) + ")"
+
+    for r in df.itertuples():
+        table.add_row(r.name, r.family, f"{r.params / 1e6:.2f}M", f"{r.macs / 1e6:.1f}M",
+                      _axis(r.attentions, r.default_attention, ATTENTIONS),
+                      _axis(r.activations, r.default_activation, ACTIVATIONS), str(r.default_img_size))
+    console.print(table)
+
+
+# ---- probes: resize-sweep / subgroups / corrupt / gradcam (ferbench.probes) ----------------------
+_PROBE_RUNS = typer.Argument(..., help="Run directories, or runs roots searched for finished cells.")
+_PROBE_OUT = typer.Option(None, "--out", help="Write to OUT/CELL_ID/ instead of RUN/probes/.")
+
+
+def _probe_table(df, title: str, pct: bool = True) -> None:
+    """A DataFrame as a rich table; floats as percentages (accuracies) or 3 decimals, ints as they are."""
+    from rich.table import Table
+
+    head = [escape(str(df.index.name or "")), *(escape(str(c)) for c in df.columns)]
+    table = Table(*head, title=escape(title))
+    for idx, *row in df.itertuples():
+        cells = [(f"{100 * v:.2f}%" if pct else f"{v:.3f}") if isinstance(v, float) else str(v) for v in row]
+        table.add_row(escape(str(idx)), *cells)
+    console.print(table)
+
+
+@app.command("resize-sweep")
+def resize_sweep_cmd(
+    runs: list[Path] = _PROBE_RUNS,
+    sizes: str = typer.Option(None, "--sizes", help="Comma-separated sides [default: 112,96,84,64,56,48,32,"
+                              "28,16,14 plus the run's input size]."),
+    interp: str = typer.Option("cubic,linear,lanczos4,cubic-linear", "--interp",
+                               help="DOWN[-UP] specs, comma-separated: nearest|linear|cubic|area|lanczos4 "
+                                    "(cubic = both cubic; cubic-linear = down cubic, up linear)."),
+    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+):
+    """Downscale each test image to s×s and back to the model's input size, per interpolation; accuracy
+    per (method, size) as the third document's table (methods × sizes), plus resize.csv and a plot.
+
+    **Examples**
+
+        ferbench resize-sweep results/runs/demo
+
+        ferbench resize-sweep results/runs/demo/synthetic/resnet_tiny-none-relu/s0 --sizes 48,32,16
+
+        ferbench resize-sweep results/runs/demo --interp cubic,area-cubic,nearest --device cpu
+    """
+    from ferbench.probes.resize import parse_sizes, resize_sweep, resize_table
+    from ferbench.probes.runs import find_runs
+
+    methods = [m.strip() for m in interp.split(",") if m.strip()]
+    for run in find_runs(runs):
+        df, d = resize_sweep(run, parse_sizes(sizes), methods, out=out, device=device, seed=seed)
+        _probe_table(resize_table(df), f"{run} (n={df['n'].iloc[0]})")
+        console.print(f"wrote {escape(str(d / 'resize.csv'))}, resize.md, resize.png", highlight=False)
+
+
+@app.command("subgroups")
+def subgroups_cmd(
+    runs: list[Path] = _PROBE_RUNS,
+    groups: Path = typer.Option(None, "--groups", help="CSV with a 'group' column and 'index' or 'source'."),
+    groups_from_meta: str = typer.Option(None, "--groups-from-meta", help="Use this store meta column "
+                                         "(the synthetic store's 'group' is child/adult)."),
+    resamples: int = typer.Option(2000, "--resamples", help="Bootstrap resamples for the 95% intervals."),
+    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+):
+    """Per-group counts, accuracy, balanced accuracy and confusion matrix, with bootstrap 95% intervals for
+    each group's accuracy and for the differences between groups; warns on group×class cells under 10.
+
+    **Examples**
+
+        ferbench subgroups results/runs/demo --groups-from-meta group
+
+        ferbench subgroups results/runs/ferplus --groups kids_adults.csv
+    """
+    from ferbench.probes.runs import find_runs
+    from ferbench.probes.subgroups import subgroup_rows, subgroups
+
+    for run in find_runs(runs):
+        res, d = subgroups(run, groups_csv=groups, meta_column=groups_from_meta, out=out, resamples=resamples,
+                           seed=seed, device=device)
+        _probe_table(subgroup_rows(res).set_index("group"),
+                     f"{run} (n={res['n_grouped']} grouped, {res['n_ungrouped']} ungrouped)")
+        for dd in res["differences"]:
+            console.print(f"{escape(dd['b'])} - {escape(dd['a'])}: {100 * dd['difference']:+.2f} points, "
+                          f"95% CI [{100 * dd['ci_low']:+.2f}, {100 * dd['ci_high']:+.2f}]", highlight=False)
+        for w in res["warnings"]:
+            console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+        console.print(f"wrote {escape(str(d / 'subgroups.json'))}, subgroups.csv", highlight=False)
+
+
+@app.command("corrupt")
+def corrupt_cmd(
+    runs: list[Path] = _PROBE_RUNS,
+    corruptions: str = typer.Option("all", "--corruptions", help="Comma-separated: gaussian_noise, gaussian_"
+                                    "blur, jpeg, brightness, contrast, occlude_eyes, occlude_mouth."),
+    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+):
+    """Accuracy under common corruptions at 5 severities each, and the mean corruption accuracy relative to
+    clean (corrupt.csv, corrupt_summary.csv, corrupt.png).
+
+    **Examples**
+
+        ferbench corrupt results/runs/demo
+
+        ferbench corrupt results/runs/demo --corruptions occlude_eyes,occlude_mouth --seed 1
+    """
+    from ferbench.probes.corruptions import corrupt, parse_corruptions
+    from ferbench.probes.runs import find_runs
+
+    names = parse_corruptions(corruptions)
+    for run in find_runs(runs):
+        df, summary, d = corrupt(run, names, out=out, device=device, seed=seed)
+        clean = df.loc[df["corruption"] == "clean", "accuracy"].iloc[0]
+        _probe_table(summary, f"{run} (n={df['n'].iloc[0]}, clean {100 * clean:.2f}%)")
+        console.print(f"wrote {escape(str(d / 'corrupt.csv'))}, corrupt_summary.csv, corrupt.png",
+                      highlight=False)
+
+
+@app.command("gradcam")
+def gradcam_cmd(
+    run: Path = typer.Argument(..., help="One run directory."),
+    n: int = typer.Option(16, "--n", help="Images per (class, correct/incorrect) grid."),
+    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+):
+    """Grad-CAM overlays (PNG grids) of correctly and incorrectly classified test images per class, on the
+    model's own cam_layer; DDAMFN also gets its attention maps.
+
+    **Examples**
+
+        ferbench gradcam results/runs/demo/synthetic/resnet_tiny-none-relu/s0 --n 16
+
+        ferbench gradcam results/runs/demo/synthetic/vgg_tiny-none-relu/s0 --out figures --device cpu
+    """
+    from rich.table import Table
+
+    from ferbench.probes.gradcam import gradcam
+
+    index, d = gradcam(run, n, out=out, device=device, seed=seed)
+    table = Table("class", "kind", "available", "shown", "file", title=escape(str(run)))
+    for r in index.itertuples(index=False):
+        table.add_row(r[0], r[1], str(r[2]), str(r[3]), escape(r[4]))
+    console.print(table)
+    console.print(f"wrote {escape(str(d / 'gradcam'))}/", highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    results_dir: Path = typer.Argument(Path("results/runs"), help="Folder searched (recursively) for runs."),
+    fmt: str = typer.Option("markdown,latex", "--format", help="markdown, latex, csv, html (comma list)."),
+    out: Path = typer.Option(Path("results/reports"), "--out", help="Where the report is written."),
+    filter_: str = typer.Option(None, "--filter", help="pandas query over the runs, or col=v1|v2,col=v."),
+    group_by: str = typer.Option(None, "--group-by", help="Columns that identify a model (comma list)."),
+    metric: str = typer.Option("accuracy", "--metric", help="Metric of the grid table and heat maps."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw figures (PNG; PDF for LaTeX)."),
+):
+    """Tables (the documents' layouts) and figures of every finished run, beside the documents' numbers.
+
+    **Examples**
+
+        ferbench report results/runs/demo --format markdown,latex --out results/reports/demo
+
+        ferbench report results/runs --filter "dataset == 'ckplus' and activation == 'elu'" --format csv
+
+        ferbench report results/runs --group-by dataset,arch,attention,activation,seed --metric macro_f1
+    """
+    from ferbench.report import build_report
+
+    written = build_report(results_dir, out, fmt, filter=filter_, group_by=group_by, metric=metric,
+                           figures=figures)
+    for problem in written.problems:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(problem)}", soft_wrap=True, highlight=False)
+    main = {k: v for k, v in written.items() if not k.startswith(("figure:", "csv:"))}
+    n_fig = sum(k.startswith("figure:") for k in written)
+    n_csv = sum(k.startswith("csv:") for k in written)
+    for name, path in main.items():
+        console.print(f"wrote {name}: {escape(str(path))}", highlight=False)
+    console.print(f"{n_fig} figure file(s), {n_csv} CSV table(s) under {escape(str(out))}", highlight=False)
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(Path("results/demo"), "--out", help="Everything of the demo goes under DIR."),
+    device: str = typer.Option("cpu", "--device", help="auto | cpu | cuda (the demo is sized for a CPU)."),
+    seed: int = SEED,
+    epochs: int | None = typer.Option(None, "--epochs", help="Override the demo's epochs per cell."),
+):
+    """Run every stage on the embedded synthetic dataset: prepare, grid, probes, report.
+
+    Trains vgg_tiny and resnet_tiny × (none, cbam) × (relu, elu), sweeps the test resolution,
+    compares children with adults, and writes Markdown + LaTeX reports. About 2–3 minutes on
+    2 CPU cores; re-running reuses what is finished.
+
+    **Examples**
+
+    * `ferbench demo`
+    * `ferbench demo --out /tmp/ferbench-demo --epochs 3`
+    """
+    from ferbench.demo import run_demo
+
+    res = run_demo(out, device=device, seed=seed, epochs=epochs, console=console)
+    table = Table(title="test accuracy per cell (synthetic, subject-independent test split)")
+    table.add_column("cell")
+    table.add_column("accuracy", justify="right")
+    for cell, acc in res.accuracies.items():
+        table.add_row(cell, f"{acc:.1%}")
+    console.print(table)
+    console.print(f"chance level: {1 / 7:.1%}")
+    console.print(f"store:   {res.store}")
+    console.print(f"runs:    {res.out / 'runs'}  ({len(res.runs)} cells; probes in each cell's probes/)")
+    for kind, path in res.reports.items():
+        console.print(f"{kind + ':':<8} {path}")
+    console.print(f"done in {res.seconds:.0f} s")

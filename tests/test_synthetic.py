@@ -7,7 +7,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels():
     a = synthetic.generate(n_subjects=3, per_class=2, seed=7)
     b = synthetic.generate(n_subjects=3, per_class=2, seed=7)
     c = synthetic.generate(n_subjects=3, per_class=2, seed=8)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not np.array_equal(a[0], c[0])
 
 

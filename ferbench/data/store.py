@@ -161,7 +161,7 @@ def split_counts(meta: pd.DataFrame, classes: list[str]) -> dict[str, dict[str, 
         labels = meta.loc[(meta["split"] == split) & (meta["label"] >= 0), "label"].to_numpy()
         if len(labels):
             counts = np.bincount(labels, minlength=len(classes))
-            out[split] = {c: int(n) for c, n in zip(classes, counts)}
+            out[split] = {c: int(n) for c, n in zip(classes, counts, strict=True)}
     return out
 
 

@@ -1,0 +1,94 @@
+"""Any ImageFolder tree, its class folder names mapped onto the canonical 8-emotion vocabulary.
+
+Source layouts (``--root`` is the top folder):
+
+* ``flat`` — ``<class>/*.{jpg,png,...}``: no official split, no subjects, so train/val/test is a
+  stratified 80/10/10 split by image (seeded); the card says it is not subject-independent.
+* ``split`` — ``{train,val,test}/<class>/*`` (``valid``/``validation`` are accepted for val); a tree
+  with only ``train`` and ``test`` gets a stratified, seeded val carved from train.
+
+Folder names are matched case-insensitively against the canonical names and common spellings
+(``happy``, ``angry``, ``sad``, ...); anything else raises an error listing the known classes —
+map it with ``--class-map old=new,...``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ferbench.data.classes import EMOTIONS
+from ferbench.data.images import Source, list_class_folders
+from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptions, run
+from ferbench.data.store import Store
+
+NAME = "folder"
+LAYOUTS = ("flat: <class>/*.jpg", "split: {train,val,test}/<class>/*.jpg")
+CLASSES = None  # whatever subset the folders name
+DEFAULT_SIZE = 48
+DEFAULT_FOLDS = 0
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
+
+
+def prepare(root: str | Path, out: str | Path, **opts) -> Store:
+    """Prepare an ImageFolder tree from ``root`` into the store ``out``."""
+    return run(sys.modules[__name__], root, out, **opts).store
+
+
+def _subdirs(root: Path) -> list[str]:
+    return sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+
+
+def detect_layout(root: Path) -> str | None:
+    if not root.is_dir():
+        return None
+    dirs = _subdirs(root)
+    if any(d.lower() in SPLIT_NAMES for d in dirs):
+        return "split"
+    return "flat" if dirs else None
+
+
+def collect(root: Path, layout: str, opts: PrepareOptions) -> Collected:
+    parts = (
+        [(None, None)]
+        if layout == "flat"
+        else [(d, SPLIT_NAMES[d.lower()]) for d in _subdirs(root) if d.lower() in SPLIT_NAMES]
+    )
+    sources, labels, split, bad = [], [], [], []
+    for part, split_name in parts:
+        for label, folder, files, others in list_class_folders(root, part, opts.class_map):
+            prefix = f"{part}/{folder}" if part else folder
+            bad += [(f"{prefix}/{f}", "not an image file (extension)") for f in others]
+            for f in files:
+                sources.append(Source(name=f"{prefix}/{f}", path=os.path.join(root, prefix, f)))
+                labels.append(label)
+                split.append(split_name)
+    if not sources:
+        raise DatasetLayoutError(f"{root}: no images in class folders; expected " + " or ".join(LAYOUTS))
+    splits = set(split)
+    if layout == "split" and "train" not in splits:
+        raise DatasetLayoutError(
+            f"{root}: split layout without a train/ folder; expected " + " or ".join(LAYOUTS)
+        )
+    names = set(labels)
+    return Collected(
+        layout=layout,
+        sources=sources,
+        labels=labels,
+        classes=[c for c in EMOTIONS if c in names],
+        split=None if layout == "flat" else np.array(split, dtype=object),
+        carve_val=layout == "split" and "val" not in splits,
+        bad=bad,
+        card={"provenance": {"dataset": f"ImageFolder tree ({layout})"}},
+    )

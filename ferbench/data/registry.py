@@ -1,0 +1,573 @@
+"""Dataset registry and the one ``prepare`` pipeline every dataset goes through.
+
+Each dataset module (``fer2013``, ``ferplus``, ``ckplus``, ``jaffe``, ``affectnet``, ``folder``) only
+knows its download layout: ``detect_layout(root)`` recognises it and ``collect(root, layout, opts)``
+lists the images with labels, official splits and subjects as a :class:`Collected`. Everything
+shared lives here, so it is done one way for all datasets:
+
+1. find the layout (and, for a wrong ``--root`` such as the parent folder, name the right one);
+2. a re-run with the same input and options is a no-op; different options need ``--force``;
+3. decode + face-crop on a thread pool (:mod:`ferbench.data.images`), listing unreadable files
+   and face misses in the card;
+4. splits: the official one where the dataset has it (a stratified, seeded val carved from train
+   where it has none); subject-grouped k folds for datasets with subjects (``split`` = fold 0 of
+   the k-fold protocol unless ``--split subject:a/b/c``);
+5. exact-duplicate (content hash) report across splits, ``--dedupe`` drops them from train;
+6. the subject leakage check — a subject in two splits or folds aborts the write;
+7. :func:`ferbench.data.store.write_store` (atomic).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+from ferbench.data.classes import EMOTIONS, parse_class_map, subset
+from ferbench.data.faces import DETECTORS, ON_MISS, FaceCropper
+from ferbench.data.images import Source, read_all
+from ferbench.data.splits import parse_split, subject_folds, subject_split
+from ferbench.data.store import (
+    Store,
+    StoreError,
+    content_hash,
+    is_prepared,
+    leakage_check,
+    new_meta,
+    open_store,
+    write_store,
+)
+from ferbench.errors import FerbenchError
+
+# name -> module; imported lazily so `ferbench datasets` and the CLI start fast
+DATASETS: dict[str, str] = {
+    "synthetic": "ferbench.data.synthetic",
+    "fer2013": "ferbench.data.fer2013",
+    "ferplus": "ferbench.data.ferplus",
+    "ckplus": "ferbench.data.ckplus",
+    "jaffe": "ferbench.data.jaffe",
+    "affectnet": "ferbench.data.affectnet",
+    "folder": "ferbench.data.folder",
+}
+LIST_LIMIT = 5000  # files listed per problem kind in a card (the count is always exact)
+
+
+class DatasetLayoutError(FerbenchError):
+    """``--root`` does not hold the expected download layout (wrong folder, missing label file, bad CSV)."""
+
+
+class PrepareOptionError(FerbenchError):
+    """An option that does not apply, or a value out of range."""
+
+
+class SplitLeakageError(FerbenchError):
+    """A subject ended up in two splits or folds: the store is not written."""
+
+
+@dataclass
+class PrepareOptions:
+    """Every ``ferbench prepare`` option; the resolved values are recorded in the dataset card."""
+
+    size: int | None = None  # None: the dataset's default (48 for the 48-px datasets)
+    channels: int = 1
+    split: str = "official"
+    folds: int | None = None  # None: the dataset's default (10 for CK+/JAFFE, 0 elsewhere)
+    detect: str = "none"
+    detector_model: str | None = None
+    margin: float = 0.2
+    align: bool = False
+    on_miss: str = "keep"
+    dedupe: bool = False
+    label_mode: str = "majority"
+    class_map: dict[str, str] = field(default_factory=dict)
+    val_fraction: float = 0.1
+    neutral_frame: bool = False
+    seed: int = 0
+    force: bool = False
+    workers: int | None = None
+
+    # options that change the store, compared on a re-run (force/workers do not)
+    def fingerprint(self) -> dict:
+        d = asdict(self)
+        d.pop("force")
+        d.pop("workers")
+        return json.loads(json.dumps(d, default=str))
+
+
+# dataset-specific options and their neutral value: setting one for another dataset is an error
+SPECIFIC = {"label_mode": "majority", "neutral_frame": False}
+
+
+@dataclass
+class Collected:
+    """What a dataset module found under ``--root``: one entry per image, before decoding."""
+
+    layout: str
+    sources: list[Source]
+    labels: list[str] | np.ndarray  # canonical class name per image
+    classes: list[str] | None = None  # the dataset's classes (canonical order); None: those present
+    split: np.ndarray | None = None  # official train/val/test per image; None: no official split
+    carve_val: bool = False  # official split has no validation part: carve one from train
+    subjects: np.ndarray | None = None
+    valence: np.ndarray | None = None
+    arousal: np.ndarray | None = None
+    soft: np.ndarray | None = None  # (N, len(classes)) soft targets
+    bad: list[tuple[str, str]] = field(default_factory=list)  # entries unusable before decoding
+    card: dict = field(default_factory=dict)  # dataset-specific card entries (filters, provenance)
+
+
+@dataclass
+class PrepareResult:
+    store: Store
+    already_prepared: bool = False
+
+
+def get(name: str) -> ModuleType:
+    """The dataset module registered as ``name``."""
+    if name not in DATASETS:
+        raise PrepareOptionError(
+            f"unknown dataset {name!r}; supported: {', '.join(DATASETS)} (see `ferbench datasets`)"
+        )
+    return importlib.import_module(DATASETS[name])
+
+
+def options(**opts) -> PrepareOptions:
+    """Validated :class:`PrepareOptions` from keyword arguments (``None`` values mean 'default')."""
+    known = PrepareOptions.__dataclass_fields__
+    unknown = sorted(set(opts) - set(known))
+    if unknown:
+        raise PrepareOptionError(f"unknown prepare option(s) {unknown}; known: {sorted(known)}")
+    o = PrepareOptions(**{k: v for k, v in opts.items() if v is not None})
+    if isinstance(o.class_map, str):
+        try:
+            o.class_map = parse_class_map(o.class_map)
+        except ValueError as err:
+            raise PrepareOptionError(str(err)) from None
+    o.class_map = dict(o.class_map or {})
+    if o.detector_model is not None:
+        o.detector_model = str(o.detector_model)
+    if o.channels not in (1, 3):
+        raise PrepareOptionError(f"--channels {o.channels}: expected 1 (gray) or 3 (RGB)")
+    if o.size is not None and not 8 <= o.size <= 1024:
+        raise PrepareOptionError(f"--size {o.size}: expected 8..1024 pixels")
+    if o.detect not in DETECTORS:
+        raise PrepareOptionError(f"--detect {o.detect!r}: expected one of {', '.join(DETECTORS)}")
+    if o.on_miss not in ON_MISS:
+        raise PrepareOptionError(f"--on-miss {o.on_miss!r}: expected one of {', '.join(ON_MISS)}")
+    if o.label_mode not in ("majority", "probability"):
+        raise PrepareOptionError(f"--label-mode {o.label_mode!r}: expected majority or probability")
+    if o.folds is not None and o.folds < 0:
+        raise PrepareOptionError(f"--folds {o.folds}: expected 0 (none) or at least 3")
+    if o.workers is not None and o.workers < 1:
+        raise PrepareOptionError(f"--workers {o.workers}: expected at least 1")
+    if not 0 < o.val_fraction < 1:
+        raise PrepareOptionError(f"--val-fraction {o.val_fraction}: expected a fraction in (0, 1)")
+    try:
+        parse_split(o.split)
+    except ValueError as err:
+        raise PrepareOptionError(str(err)) from None
+    return o
+
+
+def read_table(path: Path, columns: list[str], expected: str, header: bool = True) -> pd.DataFrame:
+    """A CSV as strings with ``columns`` checked: a missing file or column is a one-line layout error.
+
+    With ``header=False`` the file has no header line and ``columns`` name its leading columns.
+    """
+    if not path.is_file():
+        raise DatasetLayoutError(f"{path}: label file missing; expected {expected}")
+    try:
+        df = pd.read_csv(
+            path, dtype=str, keep_default_na=False, header=0 if header else None, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DatasetLayoutError(
+            f"{path}: not a readable CSV ({str(err).splitlines()[0]}); expected {expected}"
+        ) from None
+    if header:
+        df.columns = [str(c).strip() for c in df.columns]
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise DatasetLayoutError(
+                f"{path}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)}); "
+                f"expected {expected}"
+            )
+    else:
+        if df.shape[1] < len(columns):
+            raise DatasetLayoutError(f"{path}: {df.shape[1]} columns, expected {len(columns)} ({expected})")
+        df = df.iloc[:, : len(columns)]
+        df.columns = columns
+    return df
+
+
+def find_root(module: ModuleType, root: str | Path) -> tuple[Path, str]:
+    """``(root, layout)`` for ``--root``; a wrong folder raises naming the right one when it is nearby."""
+    root = Path(root).expanduser()
+    expected = f"expected the {module.NAME} layout: " + " or ".join(module.LAYOUTS)
+    if not root.exists():
+        raise DatasetLayoutError(f"--root {root}: no such file or folder; {expected}")
+    layout = module.detect_layout(root)
+    if layout:
+        return root, layout
+    # the usual mistakes: the parent folder (or grandparent), or one folder too deep
+    candidates: list[Path] = []
+    if root.is_dir():
+        level = [root]
+        for _ in range(2):
+            level = [
+                d
+                for p in level
+                for d in sorted(p.iterdir())[:200]
+                if d.is_dir() and not d.name.startswith(".")
+            ]
+            candidates += level
+    candidates += [root.parent, root.parent.parent]
+    for cand in candidates:
+        if cand != root and module.detect_layout(cand):
+            raise DatasetLayoutError(
+                f"--root {root} is not a {module.NAME} download, but {cand} is: pass --root {cand}"
+            )
+    raise DatasetLayoutError(f"--root {root}: {expected}")
+
+
+def prepare(
+    name: str,
+    root: str | Path | None = None,
+    out: str | Path | None = None,
+    data_dir: str | Path = "data",
+    subjects: int = 60,
+    per_class: int = 8,
+    **opts,
+) -> PrepareResult:
+    """Prepare dataset ``name`` from ``root`` into ``out`` (default ``<data_dir>/<name>``)."""
+    module = get(name)
+    out = Path(out) if out else Path(data_dir) / name
+    if name == "synthetic":
+        return _prepare_synthetic(module, out, subjects, per_class, options(**opts))
+    if root is None:
+        raise PrepareOptionError(f"ferbench prepare {name} needs --root PATH: " + " or ".join(module.LAYOUTS))
+    return run(module, root, out, **opts)
+
+
+def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> PrepareResult:
+    """The shared pipeline (module docstring) for one dataset module."""
+    o = options(**opts)
+    for key, neutral in SPECIFIC.items():
+        if getattr(o, key) != neutral and key not in getattr(module, "OPTIONS", ()):
+            raise PrepareOptionError(f"--{key.replace('_', '-')} does not apply to {module.NAME}")
+    if o.size is None:
+        o.size = module.DEFAULT_SIZE
+    if o.folds is None:
+        o.folds = module.DEFAULT_FOLDS
+    root, layout = find_root(module, root)
+    out = Path(out)
+    source = {"root": str(root.resolve()), "layout": layout}
+    if is_prepared(out) and not o.force:
+        return PrepareResult(_same_or_raise(out, module.NAME, source, o), already_prepared=True)
+
+    col: Collected = module.collect(root, layout, o)
+    cropper = FaceCropper(o.detect, o.size, o.channels, o.margin, o.align, o.on_miss, o.detector_model)
+    loaded = read_all(col.sources, cropper, o.workers)
+    keep = loaded.ok
+    classes = col.classes or subset(set(col.labels))
+    if not len(col.sources) or not keep.any():
+        raise DatasetLayoutError(
+            f"--root {root}: no usable images found ({len(col.bad) + len(loaded.bad)} unusable); "
+            "expected " + " or ".join(module.LAYOUTS)
+        )
+
+    n = len(col.sources)
+    meta = new_meta(n)
+    meta["source"] = [s.name for s in col.sources]
+    lookup = {c: i for i, c in enumerate(classes)}
+    meta["label"] = np.array([lookup[c] for c in col.labels], dtype=np.int64)
+    if col.subjects is not None:
+        meta["subject"] = np.asarray(col.subjects, dtype=str)
+    if col.valence is not None:
+        meta["valence"] = np.asarray(col.valence, np.float32)
+        meta["arousal"] = np.asarray(col.arousal, np.float32)
+    meta["_pos"] = np.arange(n)  # position in col.sources (not written: write_store keeps META_COLUMNS)
+    if keep.all():  # the usual case: no copy of the image array
+        images, soft = loaded.images, col.soft
+    else:
+        images, meta = loaded.images[keep], meta[keep].reset_index(drop=True)
+        soft = col.soft[keep] if col.soft is not None else None
+    meta["hash"] = [content_hash(im) for im in images]
+    has_subjects = col.subjects is not None
+
+    protocol = _assign_splits(meta, col, o, has_subjects, module.NAME)
+    dedupe = _dedupe(meta, o.dedupe)
+    if o.dedupe and dedupe["removed_from_train"]:
+        held = set(meta.loc[meta["split"] != "train", "hash"])
+        drop = (meta["split"] == "train").to_numpy() & meta["hash"].isin(held).to_numpy()
+        images, meta = images[~drop], meta[~drop].reset_index(drop=True)
+        soft = soft[~drop] if soft is not None else None
+    check = leakage_check(meta)
+    if check["split_subject_disjoint"] is False or check.get("fold_subject_disjoint") is False:
+        raise SplitLeakageError(
+            f"{out}: subjects {check['split_shared_subjects'][:5]} appear in more than one "
+            "split/fold; the store was not written (report this as a bug)"
+        )
+    folds = int(meta["fold"].max()) + 1 if (meta["fold"] >= 0).any() else 0
+    bad = col.bad + loaded.bad
+    card = {
+        "name": module.NAME,
+        "classes": classes,
+        "folds": folds,
+        "source": source,
+        "prepare": o.fingerprint(),
+        "split_protocol": protocol,
+        "subject_check": _subject_check_text(check, has_subjects, folds),
+        "problems": {
+            "unreadable": {
+                "count": len(bad),
+                "action": "skipped",
+                "files": [list(b) for b in bad[:LIST_LIMIT]],
+            },
+            "no_face": {
+                "count": len(loaded.misses),
+                "detector": o.detect,
+                "action": o.on_miss,
+                "files": loaded.misses[:LIST_LIMIT],
+            },
+        },
+        "dedupe": dedupe,
+        **col.card,
+    }
+    return PrepareResult(write_store(out, images, meta, card, soft=soft, force=True))
+
+
+def _same_or_raise(out: Path, name: str, source: dict, o: PrepareOptions) -> Store:
+    store = open_store(out)
+    old = {"name": store.card.get("name"), **store.card.get("source", {}), **store.card.get("prepare", {})}
+    new = {"name": name, **source, **o.fingerprint()}
+    diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+    if diff:
+        what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
+        raise StoreError(
+            f"{out} is already prepared from different input/options ({what}); "
+            "pass --force to rebuild it or --out to write elsewhere"
+        )
+    return store
+
+
+def _assign_splits(
+    meta: pd.DataFrame, col: Collected, o: PrepareOptions, has_subjects: bool, name: str
+) -> str:
+    """Fill ``split`` and ``fold``; return a one-line description of the protocol for the card."""
+    kind, ratios = parse_split(o.split)
+    labels = meta["label"].to_numpy()
+    subjects = meta["subject"].to_numpy() if has_subjects else None
+    if (kind == "subject" or o.folds) and not has_subjects:
+        opt = "--split subject" if kind == "subject" else f"--folds {o.folds}"
+        raise PrepareOptionError(
+            f"{opt}: {name} has no subject ids, so subject-independent splits are impossible; "
+            "use --split official"
+        )
+    if o.folds:
+        meta["fold"] = _folds(labels, subjects, o.folds, o.seed)
+    parts = []
+    if kind == "subject":
+        meta["split"] = subject_split(subjects, ratios, seed=o.seed)
+        parts.append("subject-grouped split " + "/".join(f"{r:.0%}" for r in ratios) + f" (seed {o.seed})")
+    elif col.split is not None:
+        split = np.asarray(col.split, dtype=object)[meta["_pos"].to_numpy()]
+        if col.carve_val:
+            split = _carve_val(split, labels, subjects, o.val_fraction, o.seed)
+        meta["split"] = split.astype(str)
+        parts.append(
+            "official split"
+            + (
+                f"; val carved from train ({o.val_fraction:.0%}, stratified, seed {o.seed})"
+                if col.carve_val
+                else ""
+            )
+        )
+    elif o.folds:
+        folds = meta["fold"].to_numpy()
+        k = int(folds.max()) + 1
+        meta["split"] = np.where(folds == 0, "test", np.where(folds == 1 % k, "val", "train"))
+        parts.append("split = fold 0 of the k-fold protocol (test fold 0, val fold 1)")
+    else:
+        # no official split and no subjects: stratified by image, which the card states plainly
+        split = np.array(["train"] * len(meta), dtype=object)
+        split = _carve_val(split, labels, None, 0.1, o.seed + 1, part="test")
+        split = _carve_val(split, labels, None, 0.1 / 0.9, o.seed, part="val")
+        meta["split"] = split.astype(str)
+        parts.append(
+            f"no official split and no subjects: stratified 80/10/10 by image (seed {o.seed}), "
+            "not subject-independent"
+        )
+    if o.folds:
+        parts.append(
+            f"{int(meta['fold'].max()) + 1} subject-grouped folds (fold f: test f, val f+1, train rest)"
+        )
+    return "; ".join(parts)
+
+
+def _folds(labels: np.ndarray, subjects: np.ndarray, k: int, seed: int) -> np.ndarray:
+    n_subj = len(set(subjects))
+    if k < 3:
+        raise PrepareOptionError(
+            f"--folds {k}: the k-fold protocol needs at least 3 folds (test, val, train)"
+        )
+    if n_subj < 3:
+        raise PrepareOptionError(f"--folds {k}: only {n_subj} subjects found; need at least 3")
+    if k >= n_subj:  # leave-one-subject-out: one subject per fold, in name order
+        return pd.factorize(pd.Series(subjects), sort=True)[0].astype(np.int64)
+    return subject_folds(labels, subjects, k, seed=seed)
+
+
+def _carve_val(
+    split: np.ndarray,
+    labels: np.ndarray,
+    subjects: np.ndarray | None,
+    fraction: float,
+    seed: int,
+    part: str = "val",
+) -> np.ndarray:
+    """Move ``fraction`` of the train rows to ``part``: by subject when known, else stratified by label."""
+    split = split.copy()
+    idx = np.flatnonzero(split == "train")
+    if len(idx) < 2:
+        return split
+    if subjects is not None:
+        gss = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+        _, take = next(gss.split(idx, groups=subjects[idx]))
+    else:
+        y = labels[idx]
+        n_take = max(1, int(round(fraction * len(idx))))
+        counts = np.bincount(y)
+        # sklearn cannot stratify a class with one image, or fewer picks than classes: fall back to random
+        stratifiable = counts[counts > 0].min() >= 2 and n_take >= (counts > 0).sum()
+        strat = y if stratifiable else None
+        _, take = train_test_split(np.arange(len(idx)), test_size=n_take, stratify=strat, random_state=seed)
+    split[idx[take]] = part
+    return split
+
+
+def _dedupe(meta: pd.DataFrame, enabled: bool) -> dict:
+    """Train images whose exact pixels are also in val or test."""
+    held = set(meta.loc[meta["split"] != "train", "hash"])
+    dup = meta[(meta["split"] == "train") & meta["hash"].isin(held)]
+    files = dup["source"].tolist()
+    if enabled:
+        return {"enabled": True, "removed_from_train": len(files), "files": files[:LIST_LIMIT]}
+    return {
+        "enabled": False,
+        "removed_from_train": 0,
+        "train_rows_duplicated_in_val_test": len(files),
+        "files": files[:LIST_LIMIT],
+        "hint": "--dedupe removes these from train" if files else "none found",
+    }
+
+
+def _subject_check_text(check: dict, has_subjects: bool, folds: int) -> str:
+    if not has_subjects:
+        return "not applicable: the dataset has no subject ids (image-level splits)"
+    text = f"passed: {check['split_subjects_checked']} subjects, none in two of train/val/test"
+    if folds:
+        text += f"; each subject in exactly one of {folds} folds"
+    return text
+
+
+def _prepare_synthetic(
+    module: ModuleType, out: Path, subjects: int, per_class: int, o: PrepareOptions
+) -> PrepareResult:
+    kind, ratios = parse_split(o.split)
+    params = {
+        "n_subjects": subjects,
+        "per_class": per_class,
+        "size": o.size or 48,
+        "seed": o.seed,
+        "folds": o.folds if o.folds is not None else 5,
+        "split": list(ratios) if kind == "subject" else [0.70, 0.15, 0.15],
+    }
+    if is_prepared(out) and not o.force:
+        store = open_store(out)
+        old = store.card.get("provenance", {}).get("params", {})
+        diff = {k: (old.get(k), v) for k, v in params.items() if old.get(k) != v}
+        if diff:
+            raise StoreError(
+                f"{out} is already prepared with different options ({diff}); pass --force to rebuild it"
+            )
+        return PrepareResult(store, already_prepared=True)
+    params["split"] = tuple(params["split"])
+    return PrepareResult(module.prepare(out, force=o.force, **params))
+
+
+def list_datasets(data_dir: str | Path = "data") -> list[dict]:
+    """Every supported dataset: name, layouts, classes, and its prepared store under ``data_dir`` if any."""
+    rows = []
+    for name in DATASETS:
+        module = get(name)
+        if name == "synthetic":
+            layouts, classes = ["generated (no download)"], list(module.CLASSES)
+        else:
+            layouts = list(module.LAYOUTS)
+            classes = (
+                list(module.CLASSES)
+                if module.CLASSES
+                else ["any of " + "/".join(EMOTIONS) + " (folder names)"]
+            )
+        path = Path(data_dir) / name
+        prepared = None
+        if is_prepared(path):
+            card = json.loads((path / "card.json").read_text())
+            prepared = {
+                "path": str(path),
+                "num_images": card.get("num_images"),
+                "folds": card.get("folds", 0),
+                "counts": {s: sum(c.values()) for s, c in card.get("counts", {}).items()},
+            }
+        rows.append({"name": name, "layouts": layouts, "classes": classes, "prepared": prepared})
+    return rows
+
+
+def summary(store: Store) -> pd.DataFrame:
+    """Images per class (rows) per split (columns) with a total row: what `prepare` prints."""
+    counts = pd.DataFrame(store.card["counts"]).reindex(store.classes).fillna(0).astype(int)
+    counts.loc["total"] = counts.sum()
+    return counts
+
+
+def notes(store: Store) -> list[str]:
+    """One line per check/problem of a freshly prepared store, for the CLI to print under the counts."""
+    card = store.card
+    lines = [
+        f"{card.get('num_images')} images, {store.size}x{store.size}, "
+        f"{'gray' if store.channels == 1 else 'RGB'} -> {store.root}"
+    ]
+    if card.get("split_protocol"):
+        lines.append(f"splits: {card['split_protocol']}")
+    if card.get("subject_check"):
+        lines.append(f"subject check: {card['subject_check']}")
+    flt = card.get("label_filter", {})
+    if "before" in flt:
+        lines.append(f"label filter ({flt['mode']}): before {flt['before']}, after {flt['after']}")
+    problems = card.get("problems", {})
+    bad = problems.get("unreadable", {}).get("count", 0)
+    if bad:
+        lines.append(f"skipped {bad} unreadable/unusable files (listed in card.json problems.unreadable)")
+    miss = problems.get("no_face", {})
+    if miss.get("count"):
+        lines.append(
+            f"no face found in {miss['count']} images: {miss['action']} "
+            "(listed in card.json problems.no_face)"
+        )
+    dup = card.get("dedupe", {})
+    if dup.get("enabled"):
+        lines.append(f"--dedupe removed {dup['removed_from_train']} train images duplicated in val/test")
+    elif dup.get("train_rows_duplicated_in_val_test"):
+        lines.append(
+            f"{dup['train_rows_duplicated_in_val_test']} train images are exact duplicates of "
+            "val/test images "
+            "(card.json dedupe; --dedupe removes them)"
+        )
+    return lines

@@ -1,0 +1,198 @@
+"""Checkpoints: safetensors weights with the model's :class:`ModelSpec` JSON in the file metadata.
+
+``save_model``/``load_model`` are the exact round trip used by run directories. ``load_pretrained``
+initialises an already-built model from a local file (ferbench checkpoint or timm weights), adapting the
+input convolution to ``in_chans`` and dropping tensors whose shapes differ (e.g. a head for another
+number of classes), with a logged count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from ferbench.errors import FerbenchError
+from ferbench.models.errors import CheckpointError
+from ferbench.models.spec import ModelSpec
+
+log = logging.getLogger("ferbench.models")
+
+SPEC_KEY = "ferbench_spec"
+FORMAT_KEY = "format"
+FORMAT = "ferbench-model-1"
+
+
+def save_model(model: nn.Module, path: str | Path) -> Path:
+    """Write ``model``'s weights + spec to ``path`` (safetensors, atomic replace)."""
+    spec = getattr(model, "spec", None)
+    if not isinstance(spec, ModelSpec):
+        raise CheckpointError(
+            f"cannot save to {path}: the model has no ModelSpec (build it with create_model)"
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={SPEC_KEY: json.dumps(spec.to_dict()), FORMAT_KEY: FORMAT})
+    os.replace(tmp, path)
+    return path
+
+
+def read_spec(path: str | Path) -> ModelSpec:
+    """The :class:`ModelSpec` stored in a ferbench checkpoint (no weights are loaded)."""
+    path = _existing(path)
+    meta = _metadata(path)
+    if SPEC_KEY not in meta:
+        raise CheckpointError(
+            f"{path} has no ferbench model spec (not saved by ferbench.models.save_model); "
+            "to start from foreign weights pass it as create_model(..., pretrained=PATH)"
+        )
+    try:
+        return ModelSpec.from_dict(json.loads(meta[SPEC_KEY]))
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(
+            f"{path} has a corrupt model spec in its metadata ({err}); re-save it"
+        ) from None
+
+
+def load_model(
+    path: str | Path, expect: ModelSpec | dict[str, Any] | None = None, device: str | torch.device = "cpu"
+) -> nn.Module:
+    """Rebuild the model saved at ``path`` and load its weights (strict); returned in eval mode.
+
+    ``expect``: the spec the caller needs (a ``ModelSpec`` or a dict of some of its fields); a
+    different stored spec raises :class:`CheckpointError` naming the path and both specs.
+    """
+    from ferbench.models.registry import build_from_spec
+
+    spec = read_spec(path)
+    if expect is not None:
+        wanted = expect.to_dict() if isinstance(expect, ModelSpec) else json.loads(json.dumps(dict(expect)))
+        got = spec.to_dict()
+        diff = {k: (got.get(k), v) for k, v in wanted.items() if got.get(k) != v}
+        if diff:
+            fields = ", ".join(f"{k}: saved {a!r} vs expected {b!r}" for k, (a, b) in diff.items())
+            exp_short = expect.short() if isinstance(expect, ModelSpec) else json.dumps(wanted)
+            raise CheckpointError(
+                f"checkpoint {path} was saved for {spec.short()} but {exp_short} was expected ({fields}); "
+                "use the checkpoint of the matching run or rebuild the model with the saved spec"
+            )
+    try:
+        model = build_from_spec(spec)
+    except (FerbenchError, TypeError, ValueError) as err:  # e.g. an arch this version does not register
+        raise CheckpointError(f"checkpoint {path} holds a model this ferbench cannot build: {err}") from None
+    state = _load_tensors(Path(path))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise CheckpointError(
+            f"checkpoint {path} does not fit {spec.short()} ({first}); it was written by an incompatible "
+            "ferbench version — retrain or re-export it"
+        ) from None
+    return model.to(device).eval()
+
+
+def load_pretrained(model: nn.Module, path: str | Path | bool) -> nn.Module:
+    """Initialise ``model`` in place from a local weights file, adapting what differs.
+
+    Keys may be the model's own (ferbench checkpoint) or a timm backbone's (matched under the
+    ``backbone.`` prefix). Input-conv weights with another channel count go through timm's
+    ``adapt_input_conv``; other shape mismatches (classifier heads) are dropped and counted.
+    """
+    if path is True or not isinstance(path, str | os.PathLike):
+        raise CheckpointError(
+            "pretrained=True would need a download and ferbench never reaches a model hub; download the "
+            "weights file yourself (e.g. timm's .safetensors) and pass its path: pretrained=PATH"
+        )
+    from timm.models import adapt_input_conv
+
+    path = _existing(path)
+    spec = getattr(model, "spec", None)
+    if path.suffix == ".safetensors":
+        meta = _metadata(path)
+        if SPEC_KEY in meta and spec is not None:
+            saved = read_spec(path)
+            if saved.arch != spec.arch:
+                raise CheckpointError(
+                    f"pretrained checkpoint {path} is a {saved.short()}, not a {spec.arch}; "
+                    f"pass a checkpoint of {spec.arch} or build {saved.arch}"
+                )
+    src = _load_tensors(path)
+    own = model.state_dict()
+    loaded, adapted, dropped = {}, 0, []
+    for key, value in src.items():
+        target = key if key in own else f"backbone.{key}" if f"backbone.{key}" in own else None
+        if target is None:
+            dropped.append(key)
+            continue
+        want = own[target].shape
+        if value.shape == want:
+            loaded[target] = value
+        elif value.ndim == 4 and value.shape[0] == want[0] and value.shape[2:] == want[2:] and {
+            value.shape[1], want[1]
+        } <= {1, 3}:  # an input conv saved for gray/RGB input: sum or repeat its channels
+            loaded[target] = adapt_input_conv(want[1], value, base_chans=value.shape[1]).to(own[target].dtype)
+            adapted += 1
+        else:
+            dropped.append(key)
+    if not loaded:
+        raise CheckpointError(
+            f"no tensor in {path} matches {spec.short() if spec else type(model).__name__}; "
+            "are these weights for another architecture?"
+        )
+    model.load_state_dict(loaded, strict=False)
+    missing = len(set(own) - set(loaded))
+    log.warning(
+        "pretrained %s: loaded %d tensors (%d input convs adapted), dropped %d mismatched, %d left at init",
+        path, len(loaded), adapted, len(dropped), missing,
+    )
+    return model
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; check the path (a run's model.safetensors?)"
+        )
+    return path
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return fh.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(
+            f"{path} is not a readable safetensors file ({err}); re-save or re-download it"
+        ) from None
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise CheckpointError(f"{path} is not a readable safetensors file ({err}); re-save it") from None
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a corrupt/unsafe pickle
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch weights file ({type(err).__name__}: {err})"
+        ) from None
+    for key in ("state_dict", "model", "state_dict_ema"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} does not hold a state dict of tensors; pass a weights file")
+    return {k.removeprefix("module."): v for k, v in obj.items()}

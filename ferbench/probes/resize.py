@@ -1,0 +1,168 @@
+"""Resolution sweep: how accuracy falls when test faces are downscaled and upscaled back.
+
+The third document downsizes each FERPlus test image with ``cv2.resize`` to s×s and resizes it
+back to the model's input size, for several interpolations, and tabulates accuracy with the methods
+as rows and the sizes as columns. :func:`resize_sweep` does the same for any finished run:
+
+* ``--interp`` takes ``DOWN[-UP]`` specs: ``cubic`` means cubic both ways ("Both Cubic"),
+  ``cubic-linear`` means down cubic, up linear ("Cubic Linear").
+* Each image goes stored size → s×s (DOWN) → model input size (UP), then through
+  :func:`ferbench.train.engine.predict`. A size equal to both the stored and the input size is the
+  untouched image (the document's 112 column, equal for every method).
+* Sizes above the native size are allowed: the image is then upscaled first and downscaled back.
+* Default sizes (:func:`default_sizes`): the document's list ``112, 96, 84, 64, 56, 48, 32, 28, 16,
+  14`` plus the run's own input size when it is not in it (so the clean column is always there),
+  largest first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
+
+DOCUMENT_SIZES: tuple[int, ...] = (112, 96, 84, 64, 56, 48, 32, 28, 16, 14)
+DOCUMENT_METHODS: tuple[str, ...] = ("cubic", "linear", "lanczos4", "cubic-linear")
+INTERPOLATIONS: dict[str, int] = {
+    "nearest": cv2.INTER_NEAREST,
+    "nearest_exact": cv2.INTER_NEAREST_EXACT,
+    "linear": cv2.INTER_LINEAR,
+    "linear_exact": cv2.INTER_LINEAR_EXACT,
+    "cubic": cv2.INTER_CUBIC,
+    "area": cv2.INTER_AREA,
+    "lanczos4": cv2.INTER_LANCZOS4,
+}
+
+
+def parse_method(spec: str) -> tuple[str, str]:
+    """``"cubic"`` → ``("cubic", "cubic")``; ``"cubic-linear"`` → ``("cubic", "linear")``."""
+    parts = spec.strip().lower().split("-")
+    if len(parts) == 1:
+        parts = parts * 2
+    bad = [p for p in parts if p not in INTERPOLATIONS]
+    if len(parts) != 2 or bad:
+        raise ProbeError(
+            f"--interp {spec!r}: expected DOWN or DOWN-UP with each one of {', '.join(INTERPOLATIONS)} "
+            "(e.g. cubic, cubic-linear)"
+        )
+    return parts[0], parts[1]
+
+
+def method_label(spec: str) -> str:
+    """The document's row label: ``cubic`` → ``Both Cubic``, ``cubic-linear`` → ``Cubic Linear``."""
+    down, up = parse_method(spec)
+    if down == up:
+        return f"Both {down.capitalize()}"
+    return f"{down.capitalize()} {up.capitalize()}"
+
+
+def parse_sizes(text: str | None) -> list[int] | None:
+    """``"112,96,48"`` → ``[112, 96, 48]``; ``None``/empty → ``None`` (use :func:`default_sizes`)."""
+    if not text:
+        return None
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ProbeError(f"--sizes {text!r}: expected comma-separated integers, e.g. 112,48,16") from None
+    if not sizes or min(sizes) < 1:
+        raise ProbeError(f"--sizes {text!r}: every size must be a positive integer")
+    return sizes
+
+
+def default_sizes(native: int) -> list[int]:
+    """The document's sizes plus ``native`` (the run's input side), largest first."""
+    return sorted(set(DOCUMENT_SIZES) | {int(native)}, reverse=True)
+
+
+def degrade(images: np.ndarray, size: int, target: int, down: str = "cubic",
+            up: str | None = None) -> np.ndarray:
+    """Resize uint8 images to ``size``² with ``down``, then to ``target``² with ``up`` (default: ``down``)."""
+    up = up or down
+    fd, fu = INTERPOLATIONS[down], INTERPOLATIONS[up]
+    out = np.empty((len(images), target, target, *images.shape[3:]), np.uint8)
+    for i, im in enumerate(images):
+        small = cv2.resize(im, (size, size), interpolation=fd)
+        back = cv2.resize(small, (target, target), interpolation=fu)
+        out[i] = back.reshape(out.shape[1:])  # cv2 drops a trailing channel axis of 1
+    return out
+
+
+def sweep(probe: ProbeRun, sizes: list[int], methods: list[str]) -> pd.DataFrame:
+    """Accuracy of one opened run per (method, size); columns ``method, size, accuracy, n``."""
+    rows = []
+    for spec in methods:
+        down, up = parse_method(spec)
+        for s in sizes:
+            acc = probe.accuracy(degrade(probe.images, s, probe.size, down, up))
+            rows.append({"method": spec, "size": int(s), "accuracy": acc, "n": len(probe.labels)})
+    return pd.DataFrame(rows, columns=["method", "size", "accuracy", "n"])
+
+
+def resize_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The document's layout: one row per method (its label), one column per size, largest first."""
+    t = df.pivot(index="method", columns="size", values="accuracy")
+    t = t.loc[list(dict.fromkeys(df["method"])), sorted(t.columns, reverse=True)]
+    t.index = [method_label(m) for m in t.index]
+    t.index.name = "Method\\resize value"
+    return t
+
+
+def plot_sweep(df: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Accuracy against size, one line per method (sizes on a log axis, largest on the left)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, g in df.groupby("method", sort=False):
+        g = g.sort_values("size")
+        ax.plot(g["size"], 100 * g["accuracy"], marker="o", label=method_label(method))
+    ax.set_xscale("log")
+    sizes = sorted(df["size"].unique())
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.minorticks_off()
+    ax.invert_xaxis()
+    ax.set_xlabel("downscaled side (px)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title or "resolution sweep")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def resize_sweep(
+    run: str | Path,
+    sizes: list[int] | None = None,
+    methods: list[str] | None = None,
+    *,
+    out: str | Path | None = None,
+    device: str = "auto",
+    seed: int = 0,
+) -> tuple[pd.DataFrame, Path]:
+    """Run the resolution sweep on one finished run; writes ``resize.csv``, ``resize.md``, ``resize.png``.
+
+    Returns the long table (``method, size, accuracy, n``) and the directory written. ``seed`` is
+    accepted for the common probe interface; the sweep itself is deterministic.
+    """
+    del seed
+    methods = list(methods or DOCUMENT_METHODS)
+    for m in methods:
+        parse_method(m)  # fail on a bad spec before loading anything
+    probe = load_probe_run(run, device=device)
+    sizes = list(sizes or default_sizes(probe.size))
+    df = sweep(probe, sizes, methods)
+    d = probe.out_dir(out)
+    df.to_csv(d / "resize.csv", index=False)
+    table = (100 * resize_table(df)).map(lambda v: f"{v:.2f}%")
+    (d / "resize.md").write_text(f"Resolution sweep, {probe.cell} (n={len(probe.labels)})\n\n"
+                                 + table.to_markdown() + "\n")
+    plot_sweep(df, d / "resize.png", title=f"{probe.cell} (n={len(probe.labels)})")
+    return df, d

@@ -1,0 +1,264 @@
+"""Subgroup accuracy with honest uncertainty: per-group metrics and bootstrap confidence intervals.
+
+The third document splits FERPlus test images into kids and adults and concludes from a 2-point
+accuracy gap and from class cells of 4–7 images. This probe reports, per group, the counts per
+class, accuracy, balanced accuracy and confusion matrix, a bootstrap 95% interval for each group's
+accuracy and for every pairwise difference between groups, and a warning for each group×class cell
+under :data:`MIN_CELL` images.
+
+Groups come from a CSV (``--groups FILE.csv``, columns ``group`` and ``index`` or ``source``/``path``)
+or from a store meta column (``--groups-from-meta group``; the synthetic store has child/adult).
+CSV rows are matched to store rows by index, or by source path — exactly, else by the longest
+trailing path components that name a single image (so absolute and dataset-relative paths both
+match). Rows matching no image are counted and listed; rows matching a non-test image are counted.
+
+Predictions are the run's own test logits (``logits.npz``), so the groups add up to the run's
+reported accuracy. Intervals are percentile bootstraps: each group is resampled within itself
+(``resamples`` times, seeded), and a difference uses independent resamples of the two groups.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferbench.probes.runs import ProbeError, probe_dir
+
+MIN_CELL = 10
+RESAMPLES = 2000
+
+
+def bootstrap_means(correct: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """``resamples`` bootstrap means of a 0/1 vector, vectorised (one (B, n) draw)."""
+    correct = np.asarray(correct, dtype=np.float32)
+    n = len(correct)
+    if n == 0:
+        return np.full(resamples, np.nan)
+    # chunk so a large group never allocates more than ~32M indices at once
+    step = max(1, 32_000_000 // n)
+    out = np.empty(resamples, np.float64)
+    for lo in range(0, resamples, step):
+        hi = min(resamples, lo + step)
+        out[lo:hi] = correct[rng.integers(0, n, size=(hi - lo, n))].mean(axis=1)
+    return out
+
+
+def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    a = (1 - level) / 2
+    lo, hi = np.nanquantile(samples, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+# ---- group assignment ------------------------------------------------------------------------------
+
+
+def _norm_path(p: str) -> str:
+    p = str(p).strip().replace("\\", "/")
+    while p.startswith("./"):
+        p = p[2:]
+    return p
+
+
+def _suffix_index(sources: list[str]) -> dict[str, int]:
+    """Every trailing run of path components → store row, ``-1`` where two rows share it."""
+    table: dict[str, int] = {}
+    for row, src in enumerate(sources):
+        parts = [x for x in _norm_path(src).split("/") if x]
+        for k in range(len(parts)):
+            key = "/".join(parts[k:])
+            table[key] = row if key not in table else (-1 if table[key] != row else row)
+    return table
+
+
+def match_groups_csv(path: str | Path, meta: pd.DataFrame) -> tuple[pd.Series, dict]:
+    """Read a groups CSV and map it onto store rows: (group per store row, '' where none), report.
+
+    The report has ``rows``, ``matched``, ``unmatched`` (count) and ``unmatched_rows`` (their keys).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProbeError(f"--groups {path}: no such file; give a CSV with columns group and index or source")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ProbeError(f"--groups {path}: not a readable CSV ({err}); expected columns group,source"
+                         ) from None
+    cols = {c.strip().lower(): c for c in df.columns}
+    key = next((cols[c] for c in ("index", "source", "path", "file", "image") if c in cols), None)
+    if "group" not in cols or key is None:
+        raise ProbeError(
+            f"--groups {path}: needs a 'group' column and an image column ('index' or 'source'/'path'); "
+            f"found {list(df.columns)}"
+        )
+    gcol = cols["group"]
+    groups = pd.Series([""] * len(meta), index=meta.index, dtype=object)
+    unmatched: list[str] = []
+    if key == cols.get("index"):
+        ids = pd.to_numeric(df[key], errors="coerce")
+        ok = ids.notna() & (ids >= 0) & (ids < len(meta)) & (ids == ids.round())
+        rows = ids[ok].astype(int).to_numpy()
+        groups.iloc[rows] = df.loc[ok, gcol].str.strip().to_numpy()
+        unmatched = df.loc[~ok, key].tolist()
+    else:
+        table = _suffix_index(meta["source"].astype(str).tolist())
+        for src, g in zip(df[key], df[gcol], strict=True):
+            parts = [x for x in _norm_path(src).split("/") if x]
+            row = next((table[k] for k in ("/".join(parts[i:]) for i in range(len(parts)))
+                        if table.get(k, -1) >= 0), None)
+            if row is None:
+                unmatched.append(src)
+            else:
+                groups.iloc[row] = str(g).strip()
+    return groups, {
+        "file": str(path),
+        "key": key,
+        "rows": int(len(df)),
+        "matched": int(len(df) - len(unmatched)),
+        "unmatched": len(unmatched),
+        "unmatched_rows": unmatched,
+    }
+
+
+def groups_from_meta(meta: pd.DataFrame, column: str) -> pd.Series:
+    if column not in meta.columns:
+        raise ProbeError(f"--groups-from-meta {column}: the store has no such column "
+                         f"(it has {', '.join(meta.columns)})")
+    return meta[column].astype(str).replace({"nan": ""})
+
+
+# ---- analysis ------------------------------------------------------------------------------------
+
+
+def subgroup_analysis(
+    labels: np.ndarray,
+    logits: np.ndarray,
+    groups: np.ndarray,
+    classes: list[str],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+    min_cell: int = MIN_CELL,
+) -> dict:
+    """Per-group metrics, bootstrap intervals and pairwise differences for aligned test arrays.
+
+    ``logits`` (N, C) scores, ``groups`` one label per test image, ``""`` for an image in no group
+    (counted, not used).
+    """
+    from ferbench.metrics import classification_metrics
+
+    if resamples < 100:
+        raise ProbeError(f"--resamples {resamples}: a percentile interval needs at least 100 (default 2000)")
+    labels = np.asarray(labels, dtype=np.int64)
+    logits = np.asarray(logits)
+    groups = np.asarray(groups, dtype=object).astype(str)
+    names = sorted(str(g) for g in set(groups.tolist()) if g)
+    if not names:
+        raise ProbeError("no test image has a group: check the groups CSV / meta column")
+    rng = np.random.default_rng(seed)
+    out_groups: dict[str, dict] = {}
+    boots: dict[str, np.ndarray] = {}
+    warnings: list[str] = []
+    for g in names:
+        m = groups == g
+        y = labels[m]
+        cm = classification_metrics(y, logits[m], classes)
+        boots[g] = bootstrap_means(logits[m].argmax(1) == y, resamples, rng)
+        lo, hi = percentile_ci(boots[g], level)
+        counts = {c: int(v["support"]) for c, v in cm["per_class"].items()}
+        out_groups[g] = {
+            "n": int(m.sum()),
+            "accuracy": cm["accuracy"],
+            "ci_low": lo,
+            "ci_high": hi,
+            "balanced_accuracy": cm["balanced_accuracy"],
+            "counts": counts,
+            # per-class accuracy = recall; None where the group has no image of the class
+            "per_class_accuracy": {c: (v["recall"] if v["support"] else None)
+                                   for c, v in cm["per_class"].items()},
+            "confusion": cm["confusion"],
+        }
+        warnings += [f"group {g!r} has {n} test images of {c} (< {min_cell}): its per-class figures are "
+                     "not reliable" for c, n in counts.items() if n < min_cell]
+    diffs = []
+    for a, b in combinations(names, 2):
+        d = boots[b] - boots[a]
+        lo, hi = percentile_ci(d, level)
+        diffs.append({
+            "a": a, "b": b,
+            "difference": out_groups[b]["accuracy"] - out_groups[a]["accuracy"],  # b minus a
+            "ci_low": lo, "ci_high": hi,
+            "excludes_zero": bool(lo > 0 or hi < 0),
+        })
+    return {
+        "classes": list(classes),
+        "n_test": int(len(labels)),
+        "n_grouped": int(sum(out_groups[g]["n"] for g in names)),
+        "n_ungrouped": int((groups == "").sum()),
+        "level": level,
+        "resamples": int(resamples),
+        "seed": int(seed),
+        "groups": out_groups,
+        "differences": diffs,
+        "warnings": warnings,
+    }
+
+
+def subgroups(
+    run: str | Path,
+    *,
+    groups_csv: str | Path | None = None,
+    meta_column: str | None = None,
+    out: str | Path | None = None,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    device: str = "auto",
+) -> tuple[dict, Path]:
+    """The subgroup probe on one finished run; writes ``subgroups.json`` and ``subgroups.csv``.
+
+    Exactly one of ``groups_csv`` / ``meta_column``. ``device`` is accepted for the common probe
+    interface; the probe reads the run's stored test logits and loads no model.
+    """
+    from ferbench.train.rundir import load_run
+
+    del device
+    if (groups_csv is None) == (meta_column is None):
+        raise ProbeError("subgroups: pass exactly one of --groups FILE.csv or --groups-from-meta COLUMN")
+    run_path = Path(run)
+    r = load_run(run_path)
+    if not (run_path / "logits.npz").is_file():
+        raise ProbeError(f"{run_path / 'logits.npz'} is missing: the run is incomplete; re-run its training")
+    z = r.logits()
+    logits, labels, index = z["logits"], z["labels"], z["index"]
+    meta = r.store().meta
+    csv_report: dict | None = None
+    if groups_csv is not None:
+        per_row, csv_report = match_groups_csv(groups_csv, meta)
+        in_test = set(index.tolist())
+        matched_rows = np.flatnonzero(per_row.to_numpy() != "")
+        csv_report["matched_not_test"] = int(sum(1 for i in matched_rows if i not in in_test))
+    else:
+        per_row = groups_from_meta(meta, meta_column)
+    res = subgroup_analysis(labels, logits, per_row.to_numpy()[index], list(r.config["classes"]),
+                            resamples=resamples, seed=seed)
+    cell = str(r.config.get("cell", run_path.name))
+    res = {"cell": cell, "run": str(run_path),
+           "source": {"meta_column": meta_column} if meta_column else csv_report, **res}
+    if csv_report and csv_report["unmatched"]:
+        res["warnings"].insert(0, f"{csv_report['unmatched']} of {csv_report['rows']} rows of {groups_csv} "
+                                  "match no image in the store (listed under source.unmatched_rows)")
+    d = probe_dir(run_path, cell, out)
+    (d / "subgroups.json").write_text(json.dumps(res, indent=2) + "\n")
+    subgroup_rows(res).to_csv(d / "subgroups.csv", index=False)
+    return res, d
+
+
+def subgroup_rows(res: dict) -> pd.DataFrame:
+    """The flat table of ``subgroups.csv``: group, n, accuracy, ci_low, ci_high, balanced_accuracy."""
+    cols = ["group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy"]
+    return pd.DataFrame([{"group": g, **{c: v[c] for c in cols[1:]}} for g, v in res["groups"].items()],
+                        columns=cols)

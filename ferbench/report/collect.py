@@ -1,0 +1,369 @@
+"""Read every run directory (and its probe files) under a results folder into pandas DataFrames.
+
+Files are read as the contract writes them (``config.json``, ``metrics.json``, ``history.jsonl``,
+``probes/*.csv|json``); nothing is re-computed here. A run without ``metrics.json`` has not finished:
+it is listed as unfinished and never read, so a grid still training can be reported on at any time.
+Anything that cannot be read is skipped *and* named in :attr:`Collection.problems` — never dropped
+silently — so the rest of the report is still produced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ferbench.errors import FerbenchError
+from ferbench.train.rundir import CONFIG, HISTORY, METRICS, is_finished
+
+SCALAR_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "kappa",
+    "krippendorff_alpha",
+    "roc_auc",
+    "pr_auc",
+)
+# Columns that identify a model (the default --group-by): runs sharing them are seeds/folds of one cell.
+MODEL_KEYS = ("dataset", "arch", "attention", "activation", "heads")
+VA_METRICS = ("rmse", "corr", "sagr", "ccc")
+
+
+class ReportError(FerbenchError):
+    """Bad report input or options (missing results folder, unknown column or format, bad --filter)."""
+
+
+@dataclass
+class Collection:
+    """Everything read from one results folder; every table is keyed by ``run_id`` (the run's cell path)."""
+
+    root: Path
+    runs: pd.DataFrame  # one row per finished run
+    per_class: pd.DataFrame  # run_id, class, precision, recall, f1, support
+    va: pd.DataFrame  # run_id, target (valence|arousal), rmse, corr, sagr, ccc
+    history: pd.DataFrame  # run_id, epoch, train_loss, train_acc, val_loss, val_acc, ...
+    resize: pd.DataFrame  # run_id, method, size, accuracy, n
+    subgroups: pd.DataFrame  # run_id, group, n, accuracy, ci_low, ci_high, balanced_accuracy
+    subgroup_diff: pd.DataFrame  # run_id, a, b, diff (= accuracy of a − accuracy of b), ci_low, ci_high
+    corrupt: pd.DataFrame  # run_id, corruption, severity, accuracy, n
+    confusion: dict[str, np.ndarray] = field(default_factory=dict)
+    unfinished: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def restrict(self, run_ids) -> Collection:
+        """The same collection keeping only ``run_ids`` (what --filter selected)."""
+        keep = set(run_ids)
+
+        def sub(df: pd.DataFrame) -> pd.DataFrame:
+            return df[df["run_id"].isin(keep)].reset_index(drop=True) if "run_id" in df else df
+
+        return Collection(
+            root=self.root,
+            runs=sub(self.runs),
+            per_class=sub(self.per_class),
+            va=sub(self.va),
+            history=sub(self.history),
+            resize=sub(self.resize),
+            subgroups=sub(self.subgroups),
+            subgroup_diff=sub(self.subgroup_diff),
+            corrupt=sub(self.corrupt),
+            confusion={k: v for k, v in self.confusion.items() if k in keep},
+            unfinished=self.unfinished,
+            problems=list(self.problems),
+        )
+
+
+def _read_json(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _read_history(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
+def _run_row(run_id: str, run_dir: Path, cfg: dict, m: dict, hist: list[dict]) -> dict:
+    train = cfg.get("train") or {}
+    model = cfg.get("model") or {}
+    classes = list(m.get("classes") or cfg.get("classes") or [])
+    row = {
+        "run_id": run_id,
+        "path": str(run_dir),
+        "cell": m.get("cell", cfg.get("cell", run_id)),
+        **{k: m.get(k, cfg.get(k)) for k in ("dataset", "arch", "attention", "activation", "seed", "fold")},
+        "heads": model.get("heads") or cfg.get("heads") or "cls",
+        "classes": "|".join(classes),
+        "num_classes": len(classes),
+        **{k: m.get(k) for k in SCALAR_METRICS},
+        "n_test": m.get("n_test"),
+        "params": m.get("params", model.get("params")),
+        "epochs_run": m.get("epochs_run"),
+        "best_epoch": m.get("best_epoch"),
+        "train_seconds": m.get("train_seconds"),
+        "epochs": train.get("epochs"),
+        "lr": train.get("lr"),
+        "batch_size": train.get("batch_size"),
+        "image_size": train.get("size"),
+        # the step schedule's settings mean something only when the run used it
+        "step_size": train.get("step_size") if train.get("scheduler") == "step" else None,
+        "gamma": train.get("step_gamma") if train.get("scheduler") == "step" else None,
+        "val_accuracy": max((h["val_acc"] for h in hist if h.get("val_acc") is not None), default=None),
+        "epoch_minutes": (
+            float(np.mean([h["seconds"] for h in hist])) / 60.0
+            if hist and all("seconds" in h for h in hist)
+            else None
+        ),
+    }
+    row["attention"] = row["attention"] or "none"
+    row["fold"] = -1 if row["fold"] is None else int(row["fold"])  # -1: no fold (pandas groups drop None)
+    return row
+
+
+def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list[str]) -> None:
+    """Append the probe tables found under ``probes`` (all optional) to ``out``."""
+    for name, key, cols in (
+        ("resize.csv", "resize", ("method", "size", "accuracy")),
+        ("subgroups.csv", "subgroups", ("group", "n", "accuracy")),
+        ("corrupt.csv", "corrupt", ("corruption", "severity", "accuracy")),
+    ):
+        path = probes / name
+        if not path.is_file():
+            continue
+        try:
+            df = pd.read_csv(path)
+        except (OSError, ValueError) as err:
+            problems.append(f"{path}: unreadable ({err}); skipped")
+            continue
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            problems.append(f"{path}: missing column(s) {', '.join(missing)}; skipped (re-run the probe)")
+            continue
+        df.insert(0, "run_id", run_id)
+        out[key].append(df)
+    path = probes / "subgroups.json"
+    if path.is_file():
+        try:
+            data = _read_json(path)
+        except (OSError, ValueError) as err:
+            problems.append(f"{path}: unreadable ({err}); skipped")
+            return
+        # the probe writes each pairwise difference as b − a; keep that orientation explicitly
+        for d in data.get("differences") or [] if isinstance(data, dict) else []:
+            out["subgroup_diff"].append(
+                pd.DataFrame(
+                    [
+                        {
+                            "run_id": run_id,
+                            "a": d.get("b"),
+                            "b": d.get("a"),
+                            "diff": d.get("difference"),
+                            "ci_low": d.get("ci_low"),
+                            "ci_high": d.get("ci_high"),
+                        }
+                    ]
+                )
+            )
+
+
+def _split_class_sets(runs: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
+    """Runs of one dataset with different class sets are never pooled: relabel them and say so."""
+    for ds, grp in runs.groupby("dataset"):
+        sets = list(dict.fromkeys(grp["classes"]))
+        if len(sets) < 2:
+            continue
+        labels = {}
+        for i, s in enumerate(sets):
+            n = len(s.split("|")) if s else 0
+            label = f"{ds} ({n} classes)"
+            labels[s] = label if label not in labels.values() else f"{ds} (class set {i + 1})"
+        detail = "; ".join(
+            f"{labels[s]}: {s.replace('|', ', ')} ({(grp['classes'] == s).sum()} runs)" for s in sets
+        )
+        problems.append(
+            f"dataset {ds!r} has runs with {len(sets)} different class sets, which are not comparable; "
+            f"they are reported as separate datasets ({detail}). Pick one with --filter, e.g. num_classes=7"
+        )
+        mask = runs["dataset"] == ds
+        runs.loc[mask, "dataset"] = runs.loc[mask, "classes"].map(labels)
+    return runs
+
+
+def _apply_filter(runs: pd.DataFrame, expr: str) -> pd.DataFrame:
+    """``--filter``: a pandas query (``arch == 'vgg19' and seed < 2``) or the shorthand
+    ``col=v1|v2,col2=v`` (a comma part without ``=`` is one more value of the column before it)."""
+    query_syntax = re.search(r"==|!=|[<>()'\"]|\s(and|or|not|in)\s", expr)
+    shorthand = re.match(r"\s*\w+\s*=[^=]", expr) and not query_syntax
+    try:
+        if shorthand:
+            wanted: dict[str, list[str]] = {}
+            col = ""
+            for part in expr.split(","):
+                if "=" in part:
+                    col, _, part = part.partition("=")
+                    col = col.strip()
+                    if col not in runs.columns:
+                        raise KeyError(f"no column {col!r}")
+                wanted.setdefault(col, []).extend(v.strip() for v in part.split("|"))
+            mask = pd.Series(True, index=runs.index)
+            for col, vals in wanted.items():
+                mask &= runs[col].astype(str).isin(vals)
+            return runs[mask]
+        return runs.query(expr)
+    except Exception as err:  # pandas raises many types for a bad expression; all are the user's input
+        cols = ", ".join(c for c in runs.columns if c not in ("path", "classes"))
+        raise ReportError(
+            f"--filter {expr!r} cannot be applied ({type(err).__name__}: {err}); write a pandas query "
+            f"such as \"dataset == 'ckplus' and arch == 'vgg19'\" or col=value[,col=value] over: {cols}"
+        ) from None
+
+
+def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  # noqa: A002 (the CLI's name)
+    """Read every run under ``results_dir`` (searched recursively) into a :class:`Collection`."""
+    root = Path(results_dir)
+    if not root.exists():
+        raise ReportError(
+            f"{root} does not exist: pass the folder your runs were written to (default results/runs), "
+            "e.g. `ferbench report results/runs/<grid name>`"
+        )
+    if not root.is_dir():
+        raise ReportError(f"{root} is a file: pass the folder that holds the run directories")
+    problems: list[str] = []
+    run_dirs = sorted({p.parent for p in root.rglob(CONFIG)} | {p.parent for p in root.rglob(METRICS)})
+    run_dirs = [d for d in run_dirs if "probes" not in d.relative_to(root).parts]
+    out: dict[str, list] = {
+        k: []
+        for k in ("runs", "per_class", "va", "history", "resize", "subgroups", "subgroup_diff", "corrupt")
+    }
+    confusion: dict[str, np.ndarray] = {}
+    unfinished: list[Path] = []
+    for run_dir in run_dirs:
+        run_id = run_dir.relative_to(root).as_posix() if run_dir != root else run_dir.name
+        if not is_finished(run_dir):
+            unfinished.append(run_dir)
+            continue
+        try:
+            m = _read_json(run_dir / METRICS)
+            cfg = _read_json(run_dir / CONFIG) if (run_dir / CONFIG).is_file() else {}
+            hist = _read_history(run_dir / HISTORY)
+        except (OSError, ValueError) as err:
+            problems.append(f"{run_dir}: unreadable run files ({err}); skipped — re-run its cell")
+            continue
+        if not isinstance(m, dict) or m.get("accuracy") is None:
+            problems.append(
+                f"{run_dir / METRICS}: no 'accuracy' in it (not a ferbench metrics file); skipped"
+            )
+            continue
+        out["runs"].append(_run_row(run_id, run_dir, cfg, m, hist))
+        for cls, d in (m.get("per_class") or {}).items():
+            out["per_class"].append(
+                {
+                    "run_id": run_id,
+                    "class": cls,
+                    **{k: d.get(k) for k in ("precision", "recall", "f1", "support")},
+                }
+            )
+        for target in ("valence", "arousal"):
+            if isinstance(m.get(target), dict):
+                out["va"].append(
+                    {"run_id": run_id, "target": target, **{k: m[target].get(k) for k in VA_METRICS}}
+                )
+        for h in hist:
+            out["history"].append({"run_id": run_id, **h})
+        if m.get("confusion") is not None:
+            confusion[run_id] = np.asarray(m["confusion"], dtype=float)
+        if (run_dir / "probes").is_dir():
+            _read_probes(run_id, run_dir / "probes", out, problems)
+
+    if not out["runs"]:
+        if unfinished:
+            problems.append(f"{root}: {len(unfinished)} run(s) found but none finished yet (no {METRICS})")
+        elif not any(root.iterdir()):
+            problems.append(f"{root} is empty: no runs to report; train some with `ferbench grid` first")
+        else:
+            problems.append(
+                f"{root} holds no ferbench run directories (none has {CONFIG} or {METRICS}); pass the folder "
+                "`ferbench grid --out` wrote (default results/runs/<grid name>)"
+            )
+    if unfinished:
+        shown = ", ".join(str(p.relative_to(root)) for p in unfinished[:10])
+        more = f" and {len(unfinished) - 10} more" if len(unfinished) > 10 else ""
+        problems.append(f"{len(unfinished)} unfinished run(s) not read (no {METRICS} yet): {shown}{more}")
+
+    runs = _frame(out["runs"], list(_run_row("", root, {}, {}, []).keys()))
+
+    def cat(key: str, cols: list[str]) -> pd.DataFrame:
+        parts = out[key]
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        return (
+            pd.concat(parts, ignore_index=True) if isinstance(parts[0], pd.DataFrame) else pd.DataFrame(parts)
+        )
+
+    coll = Collection(
+        root=root,
+        runs=runs,
+        per_class=cat("per_class", ["run_id", "class", "precision", "recall", "f1", "support"]),
+        va=cat("va", ["run_id", "target", *VA_METRICS]),
+        history=cat("history", ["run_id", "epoch", "train_loss", "train_acc", "val_loss", "val_acc"]),
+        resize=cat("resize", ["run_id", "method", "size", "accuracy", "n"]),
+        subgroups=cat(
+            "subgroups", ["run_id", "group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy"]
+        ),
+        subgroup_diff=cat("subgroup_diff", ["run_id", "a", "b", "diff", "ci_low", "ci_high"]),
+        corrupt=cat("corrupt", ["run_id", "corruption", "severity", "accuracy", "n"]),
+        confusion=confusion,
+        unfinished=unfinished,
+        problems=problems,
+    )
+    if filter and len(runs):
+        coll = coll.restrict(_apply_filter(runs, filter)["run_id"])
+        if not len(coll.runs):
+            coll.problems.append(f"--filter {filter!r} matched none of the {len(runs)} finished runs")
+    coll.runs = _split_class_sets(coll.runs.copy(), coll.problems)  # after --filter: it may pick one set
+    return coll
+
+
+def aggregate(runs: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:
+    """Mean, sample std and n of each metric over the runs (seeds × folds) sharing ``keys``.
+
+    Columns: ``keys``, ``n``, then ``<metric>_mean`` / ``<metric>_std`` / ``<metric>_n`` (runs with a value).
+    """
+    if not len(runs):
+        return pd.DataFrame(columns=[*keys, "n"])
+    rows = []
+    for key, grp in runs.groupby(list(keys), sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key, strict=False))
+        row["n"] = len(grp)
+        row["run_ids"] = list(grp["run_id"])
+        for m in metrics:
+            vals = pd.to_numeric(grp[m], errors="coerce").dropna() if m in grp else pd.Series(dtype=float)
+            row[f"{m}_mean"] = float(vals.mean()) if len(vals) else np.nan
+            row[f"{m}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else np.nan
+            row[f"{m}_n"] = len(vals)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def check_group_by(runs: pd.DataFrame, group_by: list[str] | None) -> list[str]:
+    """The model key columns: ``group_by`` validated against the runs table, or :data:`MODEL_KEYS`."""
+    if not group_by:
+        return list(MODEL_KEYS)
+    bad = [c for c in group_by if c not in runs.columns]
+    if bad:
+        cols = ", ".join(c for c in runs.columns if c not in ("path", "classes", "run_id"))
+        raise ReportError(
+            f"--group-by {','.join(group_by)}: unknown column(s) {', '.join(bad)}; available: {cols}"
+        )
+    return list(group_by)

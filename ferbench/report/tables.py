@@ -1,0 +1,755 @@
+"""The report's tables, in the documents' own layouts, and their Markdown / LaTeX / HTML / CSV renderings.
+
+Each table is built once as a :class:`Table`: ``display`` (strings with the small markup of
+:mod:`ferbench.report.display`) for the human formats and ``data`` (tidy numbers: mean, std, n) for
+CSV. Every number carries its n — the runs (seeds × folds) it is the mean of — either in the cell,
+in an ``n`` row/column, or in the table title when all cells share it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from ferbench.report import display as dp
+from ferbench.report.collect import MODEL_KEYS, SCALAR_METRICS, VA_METRICS, Collection, aggregate
+
+ATTENTION_ORDER = ["none", "se", "eca", "cbam", "coord"]
+LOWER_IS_BETTER = {"rmse"}
+SECTIONS = {
+    "grid": "1. Architecture × attention grid",
+    "metrics": "2. Classification metrics",
+    "va": "3. Valence and arousal",
+    "resize": "4. Resize sweep",
+    "subgroups": "5. Subgroups",
+    "corrupt": "5b. Corruptions",
+    "reported": "6. Reproduced vs reported",
+}
+
+
+@dataclass
+class Table:
+    key: str  # file-safe identifier, e.g. "grid_elu"
+    section: str  # a key of SECTIONS
+    title: str
+    display: pd.DataFrame  # strings with markup
+    data: pd.DataFrame  # tidy numbers for CSV
+    note: str = ""
+    latex_widths: dict[str, str] | None = None  # column → LaTeX width (p{...}) for long text columns
+
+
+def slug(*parts) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", "_".join(str(p) for p in parts)).strip("_").lower()
+
+
+def arch_order(arch: str) -> tuple:
+    names = list(dp.ARCH_NAMES)
+    return (names.index(arch) if arch in names else len(names), str(arch))
+
+
+def att_order(att: str) -> tuple:
+    return (ATTENTION_ORDER.index(att) if att in ATTENTION_ORDER else len(ATTENTION_ORDER), str(att))
+
+
+def _bold_best(values: list[float], higher: bool = True) -> list[bool]:
+    arr = np.array([np.nan if v is None else v for v in values], dtype=float)
+    if np.all(np.isnan(arr)) or np.sum(~np.isnan(arr)) < 2:
+        return [False] * len(values)
+    if np.isclose(np.nanmax(arr), np.nanmin(arr)):
+        return [False] * len(values)  # a tie everywhere has no best
+    best = np.nanmax(arr) if higher else np.nanmin(arr)
+    return [bool(not np.isnan(v) and np.isclose(v, best)) for v in arr]
+
+
+def _bold(text: str, on: bool) -> str:
+    return f"**{text}**" if on and text not in ("", "–") else text
+
+
+def model_label(row, keys: list[str], varying: set[str]) -> str:
+    """Display name of a model group: ``VGG-19 + CBAM`` plus whatever else varies (``ELU``, ``s1``...)."""
+    label = dp.model_name(row.get("arch", "?"), row.get("attention", "none")) if "arch" in keys else ""
+    extra = []
+    for k in keys:
+        if k in ("arch", "attention", "dataset") or k not in varying:
+            continue
+        v = row.get(k)
+        if k == "activation":
+            extra.append(dp.ACTIVATION_NAMES.get(v, str(v)))
+        elif k == "heads":
+            if v != "cls":
+                extra.append(str(v))
+        elif k == "seed":
+            extra.append(f"s{v}")
+        elif k == "fold":
+            extra.append(f"f{v}" if v != -1 else "no fold")
+        else:
+            extra.append(f"{k}={v}")
+    if "attention" in keys and "arch" not in keys:
+        label = dp.ATTENTION_NAMES.get(row.get("attention"), row.get("attention")) or "no attention"
+    return f"{label or 'all runs'} [{', '.join(extra)}]" if extra else (label or "all runs")
+
+
+def varying_keys(runs: pd.DataFrame, keys: list[str]) -> set[str]:
+    return {k for k in keys if k in runs and runs[k].astype(str).nunique() > 1}
+
+
+# ---- 1. grid -------------------------------------------------------------------------------------
+def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
+    """The first document's layout: Architecture | Params | one column per dataset; a table per activation."""
+    runs = coll.runs
+    if not len(runs) or metric not in runs:
+        return []
+    pct = metric in dp.PERCENT_METRICS
+    higher = metric not in LOWER_IS_BETTER
+    agg = aggregate(runs, ["activation", "heads", "arch", "attention", "dataset"], [metric, "params"])
+    tables = []
+    multi_heads = runs["heads"].nunique() > 1
+    for (act, heads), g in agg.groupby(["activation", "heads"], sort=True):
+        datasets = sorted(g["dataset"].unique(), key=str)
+        models = sorted(
+            {(a, t) for a, t in zip(g["arch"], g["attention"], strict=False)},
+            key=lambda x: (arch_order(x[0]), att_order(x[1])),
+        )
+        cell = {(r.arch, r.attention, r.dataset): r for r in g.itertuples()}
+        rows, data = [], []
+        for arch, att in models:
+            label = dp.model_name(arch, att)
+            params = [cell[(arch, att, d)].params_mean for d in datasets if (arch, att, d) in cell]
+            params = [p for p in params if not np.isnan(p)]
+            if not params:
+                ptext = "–"
+            elif np.isclose(min(params), max(params), rtol=0, atol=5e3):
+                ptext = dp.params_text(params[0])
+            else:
+                ptext = f"{dp.params_text(min(params))[:-1]}–{dp.params_text(max(params))}"
+            row = {"Architecture": label, "Params": ptext}
+            for d in datasets:
+                r = cell.get((arch, att, d))
+                if r is None:
+                    row[d] = "no run"
+                    continue
+                mean, std, n = (
+                    getattr(r, f"{metric}_mean"),
+                    getattr(r, f"{metric}_std"),
+                    getattr(r, f"{metric}_n"),
+                )
+                base = cell.get((arch, "none", d))
+                delta = None
+                if att != "none" and base is not None:
+                    delta = mean - getattr(base, f"{metric}_mean")
+                text = dp.stat(mean, std, n, pct, show_n=False)
+                row[d] = text if text == "–" else f"{text} {dp.gain(delta)} (n={n})".replace("  ", " ")
+                data.append(
+                    {
+                        "activation": act,
+                        "heads": heads,
+                        "arch": arch,
+                        "attention": att,
+                        "dataset": d,
+                        "metric": metric,
+                        "mean": mean,
+                        "std": std,
+                        "n": n,
+                        "gain_vs_none": delta,
+                        "params": r.params_mean,
+                    }
+                )
+            rows.append(row)
+        disp = pd.DataFrame(rows)
+        for d in datasets:  # best per column in bold, as the document does
+            means = [getattr(cell.get((a, t, d)), f"{metric}_mean", np.nan) for a, t in models]
+            disp[d] = [_bold(v, b) for v, b in zip(disp[d], _bold_best(means, higher), strict=False)]
+        disp = disp.rename(columns={d: f"{dp.dataset_name(d)} {dp.metric_name(metric)}" for d in datasets})
+        heads_txt = f", heads {heads}" if multi_heads else ""
+        tables.append(
+            Table(
+                key=slug("grid", act, heads if multi_heads else ""),
+                section="grid",
+                title=f"Architectures × attention with {dp.ACTIVATION_NAMES.get(act, act)}{heads_txt}",
+                display=disp,
+                data=pd.DataFrame(data),
+                note=(
+                    "Mean ± sample std over n runs (seeds × folds); (↑/↓ x%) is the change against the same "
+                    "architecture without attention; best per column in bold."
+                ),
+            )
+        )
+    return tables
+
+
+# ---- 2. classification metrics --------------------------------------------------------------------
+def _models_by_dataset(coll: Collection, keys: list[str], metrics: list[str]):
+    runs = coll.runs
+    keys = list(dict.fromkeys(["dataset", *keys]))
+    agg = aggregate(runs, keys, metrics)
+    for ds, g in agg.groupby("dataset", sort=True):
+        varying = varying_keys(runs[runs["dataset"] == ds], keys)  # what tells this dataset's models apart
+        g = g.copy()
+        g["_order"] = [
+            (arch_order(r.get("arch", "")), att_order(r.get("attention", ""))) for r in g.to_dict("records")
+        ]
+        g = g.sort_values("_order", kind="stable").drop(columns="_order")
+        labels = [model_label(r, keys, varying) for r in g.to_dict("records")]
+        yield ds, g, labels, keys
+
+
+def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
+    """The second document's layout: metrics as rows, one column per model; then the per-class report."""
+    if not len(coll.runs):
+        return []
+    metrics = [
+        "accuracy",
+        "kappa",
+        "krippendorff_alpha",
+        "roc_auc",
+        "pr_auc",
+        "balanced_accuracy",
+        "macro_f1",
+    ]
+    tables = []
+    for ds, g, labels, kk in _models_by_dataset(coll, keys, list(SCALAR_METRICS)):
+        rows = [{"": "n (runs)", **{lab: str(n) for lab, n in zip(labels, g["n"], strict=False)}}]
+        data = []
+        for m in metrics:
+            pct = m in dp.PERCENT_METRICS
+            best = _bold_best(list(g[f"{m}_mean"]))
+            row = {"": dp.metric_name(m)}
+            for lab, rec, b in zip(labels, g.to_dict("records"), best, strict=False):
+                row[lab] = _bold(
+                    dp.stat(rec[f"{m}_mean"], rec[f"{m}_std"], rec[f"{m}_n"], pct, show_n=False), b
+                )
+                data.append(
+                    {
+                        **{k: rec[k] for k in kk},
+                        "model": lab,
+                        "metric": m,
+                        "mean": rec[f"{m}_mean"],
+                        "std": rec[f"{m}_std"],
+                        "n": rec[f"{m}_n"],
+                    }
+                )
+            rows.append(row)
+        tables.append(
+            Table(
+                key=slug("metrics", ds),
+                section="metrics",
+                title=f"Quantitative classification results — {dp.dataset_name(ds)}",
+                display=pd.DataFrame(rows),
+                data=pd.DataFrame(data),
+                note="Mean ± sample std over the n runs of each model; best per row in bold.",
+            )
+        )
+        tables.append(per_class_table(coll, ds, g, labels, kk))
+    return tables
+
+
+def per_class_table(coll: Collection, ds: str, g: pd.DataFrame, labels: list[str], keys: list[str]) -> Table:
+    pc = coll.per_class
+    rows, data = [], []
+    for lab, rec in zip(labels, g.to_dict("records"), strict=False):
+        rows.append(
+            {"": f"**{lab}** (n={rec['n']})", "Precision": "", "Recall": "", "F1-score": "", "Support": ""}
+        )
+        sel = pc[pc["run_id"].isin(rec["run_ids"])]
+        classes = list(dict.fromkeys(sel["class"]))
+        for c in classes:
+            cs = sel[sel["class"] == c]
+            row = {"": str(c)}
+            for col, m in (("Precision", "precision"), ("Recall", "recall"), ("F1-score", "f1")):
+                v = pd.to_numeric(cs[m], errors="coerce").dropna()
+                std = v.std(ddof=1) if len(v) > 1 else np.nan
+                row[col] = dp.stat(v.mean() if len(v) else np.nan, std, len(v), digits=2, show_n=False)
+                data.append(
+                    {
+                        **{k: rec[k] for k in keys},
+                        "model": lab,
+                        "class": c,
+                        "metric": m,
+                        "mean": v.mean() if len(v) else np.nan,
+                        "std": std,
+                        "n": len(v),
+                    }
+                )
+            sup = pd.to_numeric(cs["support"], errors="coerce").dropna()
+            row["Support"] = f"{int(sup.sum())}"
+            data.append(
+                {
+                    **{k: rec[k] for k in keys},
+                    "model": lab,
+                    "class": c,
+                    "metric": "support_total",
+                    "mean": float(sup.sum()),
+                    "std": np.nan,
+                    "n": len(sup),
+                }
+            )
+            rows.append(row)
+    return Table(
+        key=slug("per_class", ds),
+        section="metrics",
+        title=f"Classification report — {dp.dataset_name(ds)}",
+        display=pd.DataFrame(rows),
+        data=pd.DataFrame(data),
+        note="Precision/recall/F1: mean ± std over the model's n runs; support: summed over its runs.",
+    )
+
+
+# ---- 3. valence / arousal --------------------------------------------------------------------------
+def va_tables(coll: Collection, keys: list[str]) -> list[Table]:
+    if not len(coll.va):
+        return []
+    tables = []
+    for target in ("valence", "arousal"):
+        sub = coll.va[coll.va["target"] == target]
+        if not len(sub):
+            continue
+        runs = coll.runs.merge(sub.drop(columns="target"), on="run_id", how="inner")
+        part = Collection(
+            root=coll.root,
+            runs=runs,
+            per_class=coll.per_class,
+            va=coll.va,
+            history=coll.history,
+            resize=coll.resize,
+            subgroups=coll.subgroups,
+            subgroup_diff=coll.subgroup_diff,
+            corrupt=coll.corrupt,
+        )
+        for ds, g, labels, kk in _models_by_dataset(part, keys, list(VA_METRICS)):
+            rows = [{"": "n (runs)", **{lab: str(n) for lab, n in zip(labels, g["n"], strict=False)}}]
+            data = []
+            for m in VA_METRICS:
+                best = _bold_best(list(g[f"{m}_mean"]), higher=m not in LOWER_IS_BETTER)
+                row = {"": dp.metric_name(m)}
+                for lab, rec, b in zip(labels, g.to_dict("records"), best, strict=False):
+                    row[lab] = _bold(
+                        dp.stat(rec[f"{m}_mean"], rec[f"{m}_std"], rec[f"{m}_n"], digits=2, show_n=False), b
+                    )
+                    data.append(
+                        {
+                            **{k: rec[k] for k in kk},
+                            "model": lab,
+                            "target": target,
+                            "metric": m,
+                            "mean": rec[f"{m}_mean"],
+                            "std": rec[f"{m}_std"],
+                            "n": rec[f"{m}_n"],
+                        }
+                    )
+                rows.append(row)
+            tables.append(
+                Table(
+                    key=slug("va", target, ds),
+                    section="va",
+                    title=f"Quantitative regression results ({target.capitalize()}) — {dp.dataset_name(ds)}",
+                    display=pd.DataFrame(rows),
+                    data=pd.DataFrame(data),
+                    note="RMSE (lower is better), Pearson CORR, SAGR (sign agreement), CCC; "
+                    "mean ± std over n runs; best per row in bold.",
+                )
+            )
+    return tables
+
+
+# ---- 4. resize sweep / 5b. corruptions: a probe's accuracy as rows × columns per model ---------------
+def _pivot_tables(
+    coll: Collection,
+    keys: list[str],
+    df: pd.DataFrame,
+    row: str,
+    col: str,
+    section: str,
+    title: str,
+    row_name,
+    descending: bool,
+) -> list[Table]:
+    if not len(df):
+        return []
+    keys = list(dict.fromkeys(["dataset", *keys]))
+    merged = df.merge(coll.runs[["run_id", *keys]], on="run_id", how="inner")
+    tables = []
+    for key, g in merged.groupby(keys, sort=True, dropna=False):
+        rec = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=False))
+        label = model_label(rec, keys, varying_keys(coll.runs[coll.runs["dataset"] == rec["dataset"]], keys))
+        stats = (
+            g.assign(accuracy=pd.to_numeric(g["accuracy"], errors="coerce"))
+            .groupby([row, col], sort=False)["accuracy"]
+            .agg(["mean", "std", "count"])
+            .reset_index()
+        )
+        cols = sorted(
+            stats[col].unique(), key=lambda v: (pd.to_numeric(v, errors="coerce"), str(v)), reverse=descending
+        )
+        uniform_n = stats["count"].nunique() == 1
+        rows = []
+        for r in dict.fromkeys(stats[row]):
+            out = {title.split(" ")[0]: row_name(r)}
+            for c in cols:
+                s = stats[(stats[row] == r) & (stats[col] == c)]
+                out[str(c)] = (
+                    "–"
+                    if not len(s)
+                    else dp.stat(
+                        s["mean"].iloc[0],
+                        s["std"].iloc[0],
+                        int(s["count"].iloc[0]),
+                        percent=True,
+                        show_n=not uniform_n,
+                    )
+                )
+            rows.append(out)
+        n_txt = (
+            f" (n={int(stats['count'].iloc[0])} run{'s' if stats['count'].iloc[0] > 1 else ''})"
+            if uniform_n
+            else ""
+        )
+        data = stats.rename(columns={"count": "n"}).assign(**rec, model=label)
+        tables.append(
+            Table(
+                key=slug(section, *rec.values()),
+                section=section,
+                title=f"{title} — {label}, {dp.dataset_name(rec['dataset'])}{n_txt}",
+                display=pd.DataFrame(rows),
+                data=data,
+                note="Test accuracy; mean ± std over runs where n > 1.",
+            )
+        )
+    return tables
+
+
+def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
+    return _pivot_tables(
+        coll,
+        keys,
+        coll.resize,
+        "method",
+        "size",
+        "resize",
+        "Method \\ resize value",
+        dp.method_name,
+        descending=True,
+    )
+
+
+def corrupt_tables(coll: Collection, keys: list[str]) -> list[Table]:
+    return _pivot_tables(
+        coll,
+        keys,
+        coll.corrupt,
+        "corruption",
+        "severity",
+        "corrupt",
+        "Corruption \\ severity",
+        lambda c: str(c).replace("_", " "),
+        descending=False,
+    )
+
+
+# ---- 5. subgroups ------------------------------------------------------------------------------------
+def subgroup_tables(coll: Collection) -> list[Table]:
+    sg = coll.subgroups
+    if not len(sg):
+        return []
+    runs = coll.runs.set_index("run_id")
+    rows, diffs = [], []
+    for rid, g in sg.groupby("run_id", sort=True):
+        if rid not in runs.index:
+            continue
+        r = runs.loc[rid]
+        model = f"{dp.model_name(r['arch'], r['attention'])}, {dp.dataset_name(r['dataset'])}"
+        for rec in g.to_dict("records"):
+            ci = (
+                f"[{100 * rec['ci_low']:.2f}, {100 * rec['ci_high']:.2f}]%"
+                if pd.notna(rec.get("ci_low")) and pd.notna(rec.get("ci_high"))
+                else "not in probe output"
+            )
+            rows.append(
+                {
+                    "Model": model,
+                    "Run": rid,
+                    "Group": rec["group"],
+                    "n (images)": str(int(rec["n"])),
+                    "Accuracy": dp.number(rec["accuracy"], percent=True),
+                    "95% CI": ci,
+                    "Balanced accuracy": dp.number(rec.get("balanced_accuracy"), percent=True),
+                }
+            )
+        d = coll.subgroup_diff[coll.subgroup_diff["run_id"] == rid]
+        if len(d):
+            for rec in d.to_dict("records"):
+                ci = (
+                    f"[{100 * rec['ci_low']:+.2f}, {100 * rec['ci_high']:+.2f}] pp".replace("-", "−")
+                    if pd.notna(rec.get("ci_low")) and pd.notna(rec.get("ci_high"))
+                    else "not in probe output"
+                )
+                diffs.append(
+                    {
+                        "Model": model,
+                        "Run": rid,
+                        "Difference": f"{rec['a']} − {rec['b']}",
+                        "Accuracy difference": f"{100 * rec['diff']:+.2f} pp".replace("-", "−"),
+                        "95% CI": ci,
+                    }
+                )
+        elif (
+            len(g) == 2
+        ):  # the probe gave no difference: state the point difference and that its CI is missing
+            a, b = g.sort_values("n", ascending=False).to_dict("records")
+            diffs.append(
+                {
+                    "Model": model,
+                    "Run": rid,
+                    "Difference": f"{a['group']} − {b['group']}",
+                    "Accuracy difference": f"{100 * (a['accuracy'] - b['accuracy']):+.2f} pp".replace(
+                        "-", "−"
+                    ),
+                    "95% CI": "not in probe output",
+                }
+            )
+    out = [
+        Table(
+            key="subgroups",
+            section="subgroups",
+            title="Per-group accuracy (one row per run and group)",
+            display=pd.DataFrame(rows),
+            data=sg.copy(),
+            note="n is the number of test images in the group; CI: the probe's bootstrap 95% interval.",
+        )
+    ]
+    if diffs:
+        out.append(
+            Table(
+                key="subgroup_difference",
+                section="subgroups",
+                title="Difference between groups",
+                display=pd.DataFrame(diffs),
+                data=coll.subgroup_diff.copy(),
+                note="In percentage points, with the probe's bootstrap 95% interval.",
+            )
+        )
+    return out
+
+
+# ---- 6. reproduced vs reported -------------------------------------------------------------------
+_STATUS_TEXT = {
+    "compared": "compared",
+    "no run": "no run",
+    "no value": "no value (probe or field missing in the runs)",
+    "not comparable": "not measured by ferbench",
+    "unreadable": "unreadable in the document",
+}
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _unit(u: str) -> str:
+    return {"%": "%", "pp": " pp", "M": "M", "fraction": "", "count": "", "": ""}.get(u, f" {u}")
+
+
+def reported_tables(comparison: pd.DataFrame) -> list[Table]:
+    """Per document: every reported number, ferbench's for the same setting, and the difference."""
+    tables = []
+    summary = []
+    for doc, g in comparison.groupby("doc", sort=True):
+        rows = []
+        for r in g.to_dict("records"):
+            vtext = "" if pd.isna(r["value"]) else r.get("value_text", str(r["value"]))
+            reported = f"{vtext}{_unit(r['unit'])}" if vtext else f"{r['printed']} (unreadable)"
+            d = max(_decimals(vtext) if vtext else 2, 2 if r["unit"] == "minutes" else 0)
+            if r["status"] in ("compared", "unreadable") and r["ours_n"]:
+                std = "" if pd.isna(r["ours_std"]) else f" ± {r['ours_std']:.{d}f}"
+                ours = f"{r['ours_mean']:.{d}f}{std}{_unit(r['unit'])} (n={r['ours_n']})"
+            else:
+                ours = _STATUS_TEXT.get(r["status"], r["status"])
+            dunit = " pp" if r["unit"] == "%" else _unit(r["unit"])  # a difference of percentages
+            dv = 0.0 if pd.isna(r["diff"]) or round(r["diff"], d) == 0 else r["diff"]  # no "−0.00"
+            diff = "" if pd.isna(r["diff"]) else f"{dv:+.{d}f}{dunit}".replace("-", "−")
+            setting = ", ".join(
+                x
+                for x in [
+                    "/".join(map(dp.dataset_name, r["dataset"].split("|"))) if r["dataset"] else "",
+                    dp.model_name(r["arch"], r["attention"] or "none") if r["arch"] else "",
+                    dp.ACTIVATION_NAMES.get(r["activation"], r["activation"]),
+                    r["variant"],
+                    r["split"],
+                    r["class"],
+                    r["target"],
+                    dp.method_name(r["method"]) if r["method"] else "",
+                    f"size {r['size']}" if r["size"] else "",
+                    r["group"],
+                ]
+                if x
+            )
+            rows.append(
+                {
+                    "Table": r["table"],
+                    "Row": r["row_label"],
+                    "Column": r["col_label"],
+                    "Setting": setting,
+                    "Metric": r["metric"].replace("_", " "),
+                    "Reported": reported,
+                    "ferbench": ours,
+                    "Difference": diff,
+                    "Notes": r["notes"],
+                }
+            )
+        counts = g["status"].value_counts()
+        summary.append(
+            {
+                "Document": f"{doc} — {g['doc_title'].iloc[0]}",
+                "Reported numbers": str(len(g)),
+                **{s: str(int(counts.get(s, 0))) for s in _STATUS_TEXT},
+            }
+        )
+        tables.append(
+            Table(
+                key=slug("reported", doc[:3]),
+                section="reported",
+                title=f"{g['doc_title'].iloc[0]} ({doc})",
+                display=pd.DataFrame(rows),
+                data=g.drop(columns=[c for c in ("value_text",) if c in g]),
+                note="Reported: as printed in the document (its unit); ferbench: mean ± std over n "
+                "matching runs in the same unit; Difference: ferbench − reported.",
+                latex_widths={
+                    "Table": "2.6cm",
+                    "Row": "2.6cm",
+                    "Column": "1.6cm",
+                    "Setting": "2.8cm",
+                    "Metric": "1.8cm",
+                    "Notes": "4.2cm",
+                },
+            )
+        )
+    if summary:
+        tables.insert(
+            0,
+            Table(
+                key="reported_summary",
+                section="reported",
+                title="Reported numbers per document",
+                display=pd.DataFrame(summary),
+                data=pd.DataFrame(summary),
+                note="compared: ferbench has the number; no run: no finished run of that dataset/model/"
+                "setting; no value: matching runs lack it (e.g. the probe was not run); not comparable: a "
+                "dataset statistic or setting ferbench does not measure; unreadable: a typo in the document.",
+                latex_widths={"Document": "9cm"},
+            ),
+        )
+    return tables
+
+
+# ---- renderers -------------------------------------------------------------------------------------
+def markdown_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(t: Table) -> str:
+    disp = t.display
+    if not len(disp):
+        return "_(empty)_"
+    body = [[markdown_cell(v) for v in row] for row in disp.astype(str).to_numpy()]
+    return tabulate(
+        body, headers=[markdown_cell(c) for c in disp.columns], tablefmt="github", disable_numparse=True
+    )
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+_LATEX_SYMBOLS = {
+    "±": r"$\pm$",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "−": "-",
+    "–": "--",
+    "—": "---",
+    "×": r"$\times$",
+    "…": "...",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+}
+
+
+def latex_text(text: str) -> str:
+    """Escape for LaTeX, turn ``**x**`` into bold and the markup symbols into math; drop other non-ASCII."""
+    s = "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+    s = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", s)
+    for sym, tex in _LATEX_SYMBOLS.items():
+        s = s.replace(sym, tex)
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+
+
+def latex_table(t: Table, long_rows: int = 30) -> str:
+    """booktabs table (``longtable`` when it may not fit one page), from tabulate's raw LaTeX."""
+    disp = t.display
+    if not len(disp):
+        return r"\emph{(empty)}"
+    body = [[latex_text(v) for v in row] for row in disp.astype(str).to_numpy()]
+    headers = [latex_text(c) for c in disp.columns]
+    lines = tabulate(body, headers=headers, tablefmt="latex_raw", disable_numparse=True).splitlines()
+    widths = t.latex_widths or {}
+    spec = "".join(
+        # ragged-right paragraphs: long notes wrap without stretching
+        rf">{{\raggedright\arraybackslash}}p{{{widths[c]}}}" if c in widths else ("l" if i == 0 else "r")
+        for i, c in enumerate(disp.columns)
+    )
+    hlines = [i for i, line in enumerate(lines) if line.strip() == r"\hline"]
+    lines[0] = rf"\begin{{tabular}}{{{spec}}}"
+    lines[hlines[0]], lines[hlines[1]], lines[hlines[-1]] = r"\toprule", r"\midrule", r"\bottomrule"
+    if len(disp) > long_rows:
+        lines[0] = rf"\begin{{longtable}}{{{spec}}}"
+        lines[hlines[1]] = r"\midrule" + "\n" + r"\endhead"
+        lines[-1] = r"\end{longtable}"
+        return "\n".join(lines)
+    return "\\begin{center}\n" + "\n".join(lines) + "\n\\end{center}"
+
+
+def html_cell(text: str) -> str:
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(str(text)))
+
+
+def html_table(t: Table) -> str:
+    disp = t.display
+    if not len(disp):
+        return "<p><em>(empty)</em></p>"
+    body = [[html_cell(v) for v in row] for row in disp.astype(str).to_numpy()]
+    return tabulate(
+        body, headers=[html_cell(c) for c in disp.columns], tablefmt="unsafehtml", disable_numparse=True
+    )
+
+
+def all_tables(
+    coll: Collection, comparison: pd.DataFrame, group_by: list[str] | None = None, metric: str = "accuracy"
+) -> list[Table]:
+    """Every table of the report, in section order."""
+    keys = list(group_by) if group_by else list(MODEL_KEYS)
+    return [
+        *grid_tables(coll, metric),
+        *metrics_tables(coll, keys),
+        *va_tables(coll, keys),
+        *resize_tables(coll, keys),
+        *subgroup_tables(coll),
+        *corrupt_tables(coll, keys),
+        *reported_tables(comparison),
+    ]

@@ -1,0 +1,330 @@
+"""The training engine: data lives on the device, batches are sliced and augmented there.
+
+airbench-style: the store's uint8 images are copied to the training device once; each step
+indexes a random permutation, converts/resizes/augments the batch on the device and runs the model,
+so a GPU never waits on a Python data loader (and the CPU runs the very same code). ``fit`` keeps
+the whole loop on one screen; ``predict`` is the single function that turns stored uint8 images
+into model input — probes and evaluation go through it, training through its batch half ``to_input``.
+
+Resume: after every epoch ``fit`` writes ``state_path`` (model, optimizer, scheduler, the
+augmentation/permutation generator, the global RNG, best weights and history) atomically, and a
+call with an existing ``state_path`` continues from there. On a CPU the result is bit-identical to
+an uninterrupted run with the same seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ferbench.data.store import Store
+from ferbench.errors import FerbenchError
+from ferbench.train.augment import augment
+from ferbench.train.recipe import TrainConfig
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available else CPU; asking for CUDA without one is a user error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise FerbenchError(f"--device {device} requested but no CUDA GPU is visible; use --device cpu")
+    if device.split(":")[0] not in ("cpu", "cuda", "mps"):
+        raise FerbenchError(f"--device must be auto, cpu or cuda, got {device!r}")
+    return torch.device(device)
+
+
+def to_input(batch: torch.Tensor, size: int, channels: int) -> torch.Tensor:
+    """uint8 images in store layout (B,H,W) or (B,H,W,3) → float (B, channels, size, size) in [0, 1].
+
+    RGB→gray uses ITU-R 601 luma (as OpenCV does); gray→RGB repeats the plane. Resizing is bilinear
+    with antialiasing, so downscaling does not alias.
+    """
+    x = batch.unsqueeze(1) if batch.ndim == 3 else batch.permute(0, 3, 1, 2)
+    x = x.float().div_(255.0)
+    if x.shape[1] == 3 and channels == 1:
+        x = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if x.shape[1] == 1 and channels == 3:
+        x = x.expand(-1, 3, -1, -1)
+    return x.contiguous()
+
+
+def normalize(x01: torch.Tensor) -> torch.Tensor:
+    """[0, 1] → [-1, 1]: the one input scaling every ferbench model is trained and evaluated with."""
+    return x01 * 2.0 - 1.0
+
+
+def _autocast(dev: torch.device, amp: str):
+    if dev.type == "cuda" and amp == "bf16":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.inference_mode()
+def _infer(
+    model: nn.Module,
+    images,
+    idx: np.ndarray | torch.Tensor | None,
+    size: int,
+    channels: int,
+    dev: torch.device,
+    batch_size: int,
+    amp: str,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Logits (and va) of ``images[idx]`` in eval mode; ``images`` is a numpy array or a device tensor."""
+    model.eval()
+    n = len(images) if idx is None else len(idx)
+    logits, vas = [], []
+    for s in range(0, n, batch_size):
+        sel = slice(s, s + batch_size) if idx is None else idx[s : s + batch_size]
+        b = images[sel]
+        if isinstance(b, np.ndarray):
+            b = torch.from_numpy(np.array(b))  # a copy: memmap slices are read-only
+        x = normalize(to_input(b.to(dev, non_blocking=True), size, channels))
+        with _autocast(dev, amp):
+            out = model(x)
+        logits.append(out["logits"].float())
+        if "va" in out:
+            vas.append(out["va"].float())
+    c = getattr(getattr(model, "spec", None), "num_classes", 0)
+    empty = torch.zeros(0, c, device=dev)
+    return (torch.cat(logits) if logits else empty), (torch.cat(vas) if vas else None)
+
+
+def predict(
+    model: nn.Module,
+    images_uint8: np.ndarray,
+    *,
+    size: int,
+    channels: int,
+    device: str = "cpu",
+    batch_size: int = 512,
+) -> dict:
+    """Model outputs for stored uint8 images: ``{"logits": (N,C) float32, "va": (N,2) | None}``.
+
+    ``images_uint8`` is in store layout ((N,H,W) or (N,H,W,3)); each batch goes through
+    :func:`to_input` (channels, antialiased resize to ``size``) and :func:`normalize` ([-1, 1]), exactly
+    as in training and evaluation. The model is moved to ``device`` and put in eval mode.
+    """
+    dev = resolve_device(device)
+    model.to(dev)
+    amp = "bf16" if dev.type == "cuda" else "fp32"
+    logits, va = _infer(model, images_uint8, None, size, channels, dev, batch_size, amp)
+    return {"logits": logits.cpu().numpy(), "va": None if va is None else va.cpu().numpy()}
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig, dev: torch.device) -> torch.optim.Optimizer:
+    # weight decay on weights only: decaying biases and norm scales hurts and is not what papers do
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    fused = {"fused": True} if dev.type == "cuda" else {}
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True, **fused)
+    cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return cls(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999), **fused)
+
+
+def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    """A per-step schedule with linear warm-up; one-cycle is torch's own (it has its own warm-up)."""
+    total = cfg.epochs * steps_per_epoch
+    warm = min(int(cfg.warmup_epochs * steps_per_epoch), total - 1)
+    if cfg.scheduler == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt,
+            max_lr=cfg.lr,
+            total_steps=total,
+            pct_start=max(warm / total, 0.05),
+            cycle_momentum=cfg.optimizer == "sgd",
+        )
+    floor = cfg.min_lr_ratio
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        if cfg.scheduler == "cosine":
+            t = (step - warm) / max(1, total - warm)
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+        if cfg.scheduler == "step":
+            return cfg.step_gamma ** ((step // steps_per_epoch) // cfg.step_size)
+        if cfg.scheduler == "cosine_restarts":
+            period = cfg.restart_epochs * steps_per_epoch
+            t = ((step - warm) % period) / period
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def _loss(
+    out: dict, y: torch.Tensor, soft: torch.Tensor | None, va: torch.Tensor | None, cfg: TrainConfig
+) -> torch.Tensor:
+    logits = out["logits"].float()
+    loss = F.cross_entropy(logits, soft if soft is not None else y, label_smoothing=cfg.label_smoothing)
+    if "va" in out and va is not None:
+        known = torch.isfinite(va)  # AffectNet-style stores have VA for some images only
+        diff = torch.where(known, out["va"].float() - torch.nan_to_num(va), 0.0)
+        loss = loss + cfg.va_weight * diff.pow(2).sum() / known.sum().clamp(min=1)
+    if "aux_loss" in out:
+        loss = loss + out["aux_loss"].float()
+    return loss
+
+
+@dataclass
+class FitResult:
+    history: list[dict]
+    best_epoch: int  # 1-based; the weights left in the model are this epoch's
+    epochs_run: int
+    train_seconds: float
+    resumed_from: int = 0  # epochs already done when this call started
+
+
+@dataclass
+class _State:
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    best_weights: dict | None = None
+    bad_epochs: int = 0
+    stopped: bool = False  # early-stopped: a resume must not train further
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _on_device(store: Store, dev: torch.device) -> dict[str, torch.Tensor | None]:
+    """The whole store on the training device, once: uint8 images, labels, soft targets, valence/arousal."""
+    meta = store.meta
+    soft = None if store.soft is None else torch.as_tensor(np.array(store.soft, np.float32), device=dev)
+    return {
+        "images": torch.from_numpy(np.array(store.images)).to(dev),  # np.array: a writable in-RAM copy
+        "labels": torch.as_tensor(np.array(meta["label"], np.int64), device=dev),
+        "soft": soft,
+        "va": torch.as_tensor(np.array(meta[["valence", "arousal"]], np.float32), device=dev),
+    }
+
+
+def _evaluate(model, data: dict, idx: torch.Tensor, cfg: TrainConfig, dev) -> tuple[float, float]:
+    """Validation loss (plain CE) and accuracy; NaN when there is no validation split."""
+    if len(idx) == 0:
+        return float("nan"), float("nan")
+    logits, _ = _infer(model, data["images"], idx, cfg.size, cfg.channels, dev, cfg.eval_batch_size, cfg.amp)
+    y = data["labels"][idx]
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+
+
+def _resumable(model, opt, sched, g: torch.Generator, st: _State) -> dict:
+    cuda = g.device.type == "cuda"
+    return {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "generator": g.get_state(),
+        "torch_rng": torch.get_rng_state(),  # dropout and other global-RNG draws
+        "cuda_rng": torch.cuda.get_rng_state() if cuda else None,
+        "state": vars(st),
+    }
+
+
+def _resume(path: Path, model, opt, sched, g: torch.Generator) -> _State:
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    sched.load_state_dict(ck["scheduler"])
+    g.set_state(ck["generator"])
+    torch.set_rng_state(ck["torch_rng"])
+    if g.device.type == "cuda" and ck.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(ck["cuda_rng"])
+    return _State(**ck["state"])
+
+
+def fit(
+    model: nn.Module,
+    store: Store,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    cfg: TrainConfig,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    state_path: Path | None = None,
+    on_epoch: Callable[[dict, list[dict]], None] | None = None,
+) -> FitResult:
+    """Train ``model`` on ``store`` rows ``train_idx``, early-stopping on ``val_idx``; best weights restored.
+
+    ``cfg`` must be resolved (:meth:`TrainConfig.resolve`). ``on_epoch(record, history)`` is called
+    after each epoch's state is saved (history.jsonl writing, progress bars).
+    """
+    dev = resolve_device(device)
+    data = _on_device(store, dev)
+    images, labels, soft, va = data["images"], data["labels"], data["soft"], data["va"]
+    tr = torch.as_tensor(np.asarray(train_idx, np.int64), device=dev)
+    val = torch.as_tensor(np.asarray(val_idx, np.int64), device=dev)
+    bs, steps = cfg.batch_size, len(tr) // cfg.batch_size  # drop_last: every step has one static shape
+    if steps == 0:
+        raise FerbenchError(f"{store.root}: the training split is empty; check the store's splits/folds")
+    memfmt = torch.channels_last if cfg.channels_last == "on" else torch.contiguous_format
+    model.to(dev, memory_format=memfmt)
+    opt = make_optimizer(model, cfg, dev)
+    sched = make_scheduler(opt, cfg, steps)
+    g = torch.Generator(dev).manual_seed(seed)  # batch order and augmentation
+    st = _resume(state_path, model, opt, sched, g) if state_path and Path(state_path).is_file() else _State()
+    resumed_from, step_model = st.epoch, torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
+    for epoch in range(st.epoch, 0 if st.stopped else cfg.epochs):
+        model.train()
+        t0, loss_sum, correct = time.perf_counter(), torch.zeros((), device=dev), torch.zeros((), device=dev)
+        perm = tr[torch.randperm(len(tr), device=dev, generator=g)]
+        for i in range(steps):
+            idx = perm[i * bs : (i + 1) * bs]
+            x = normalize(augment(to_input(images[idx], cfg.size, cfg.channels), g, cfg.augment))
+            with _autocast(dev, cfg.amp):
+                out = step_model(x.contiguous(memory_format=memfmt))
+            loss = _loss(out, labels[idx], None if soft is None else soft[idx], va[idx], cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach()  # accumulated on-device: no host sync inside the epoch
+            correct += (out["logits"].argmax(1) == labels[idx]).sum()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        val_loss, val_acc = _evaluate(model, data, val, cfg, dev)
+        record = {"epoch": epoch + 1, "train_loss": loss_sum.item() / steps,
+                  "train_acc": correct.item() / (steps * bs), "val_loss": val_loss, "val_acc": val_acc,
+                  "lr": opt.param_groups[0]["lr"], "seconds": seconds, "img_per_s": steps * bs / seconds}
+        st.history.append(record)
+        score = val_acc if len(val) else float(epoch)  # no val split: the last epoch is the best
+        if score > st.best_acc:
+            st.best_acc, st.best_epoch, st.bad_epochs = score, epoch + 1, 0
+            st.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
+            st.bad_epochs += 1
+        st.epoch, st.stopped = epoch + 1, bool(cfg.patience) and st.bad_epochs >= cfg.patience
+        if state_path is not None:
+            _save_atomic(_resumable(model, opt, sched, g, st), Path(state_path))
+        if on_epoch is not None:
+            on_epoch(record, st.history)
+        if st.stopped:
+            break
+    model.load_state_dict(st.best_weights)
+    seconds = float(sum(r["seconds"] for r in st.history))
+    return FitResult(st.history, st.best_epoch, st.epoch, seconds, resumed_from)

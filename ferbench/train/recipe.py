@@ -1,0 +1,99 @@
+"""The training recipe: every hyper-parameter with its default, resolved before a run starts.
+
+``TrainConfig`` is what ``config.json["train"]`` records; ``resolve`` fills the values that depend
+on the store and the device (input size, channels, batch size) so nothing in a run is implicit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from ferbench.errors import FerbenchError
+from ferbench.train.augment import AugmentConfig
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("cosine", "step", "cosine_restarts", "onecycle", "constant")
+# Batch size used when none is given: large on a GPU (the engine keeps data on-device, so the GPU is
+# the bottleneck and bigger batches keep it busy), small on a CPU where steps are slow anyway.
+DEFAULT_BATCH = {"cuda": 512, "cpu": 64}
+
+
+class ConfigError(FerbenchError):
+    """An invalid training option; the message names the option and the accepted values."""
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int | None = None  # None: DEFAULT_BATCH[device type]
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    momentum: float = 0.9  # SGD (nesterov) momentum / Adam beta1
+    weight_decay: float = 0.05  # not applied to biases and norm weights
+    scheduler: str = "cosine"
+    warmup_epochs: float = 1.0
+    min_lr_ratio: float = 0.01  # cosine floor as a fraction of lr
+    step_size: int | None = None  # "step": epochs per decay, None -> epochs // 3
+    step_gamma: float = 0.1
+    restart_epochs: int | None = None  # "cosine_restarts": cycle length, None -> epochs // 3
+    label_smoothing: float = 0.1
+    grad_clip: float | None = 5.0  # max global grad norm; None or 0 = off
+    va_weight: float = 1.0  # weight of the valence/arousal MSE for "cls+va" models
+    patience: int | None = 10  # early stopping on val accuracy; None = train all epochs
+    size: int | None = None  # model input side; None -> the store's image side
+    channels: int | None = None  # 1 or 3; None -> the store's channels
+    normalize: str = "[-1,1]"  # the input scaling predict() applies: x/127.5 - 1
+    amp: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on CPU; "bf16" | "fp32"
+    channels_last: str = "auto"  # "auto": on CUDA only
+    compile: bool = False  # torch.compile the model for training
+    compile_mode: str = "default"  # torch.compile mode; "reduce-overhead" adds CUDA graphs (static shapes)
+    eval_batch_size: int = 512
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["augment"] = self.augment.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
+        d = dict(d)
+        if isinstance(d.get("augment"), dict):
+            d["augment"] = AugmentConfig.from_dict(d["augment"])
+        return cls(**d)
+
+    def validate(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"--optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(f"--scheduler {self.scheduler!r} is not one of {', '.join(SCHEDULERS)}")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"--channels must be 1 or 3, got {self.channels}")
+        if self.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.size is not None and self.size < 8:
+            raise ConfigError(f"--size must be at least 8 pixels, got {self.size}")
+
+    def resolve(self, *, store_size: int, store_channels: int, device_type: str, n_train: int) -> TrainConfig:
+        """A copy with every ``None``/``auto`` replaced by the value the run will actually use."""
+        self.validate()
+        d = self.to_dict()
+        d["size"] = self.size or store_size
+        d["channels"] = self.channels or (1 if store_channels == 1 else 3)
+        bs = self.batch_size or DEFAULT_BATCH.get(device_type, 64)
+        # drop_last keeps every step the same shape; never ask for a batch larger than the train set
+        d["batch_size"] = max(1, min(bs, n_train))
+        d["step_size"] = self.step_size or max(1, self.epochs // 3)
+        d["restart_epochs"] = self.restart_epochs or max(1, self.epochs // 3)
+        d["grad_clip"] = self.grad_clip or None
+        if self.amp == "auto":
+            d["amp"] = "bf16" if device_type == "cuda" else "fp32"
+        if self.channels_last == "auto":
+            d["channels_last"] = "on" if device_type == "cuda" else "off"
+        return TrainConfig.from_dict(d)

@@ -1,0 +1,127 @@
+"""Grids: files round-trip, cells expand (folds, defaults, variants), finished cells are skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ferbench.data.store import StoreError
+from ferbench.models import list_models
+from ferbench.train.grid import (
+    GridSpec,
+    expand_cells,
+    filter_cells,
+    load_grid_file,
+    plan,
+    run_grid,
+    save_grid_file,
+)
+from ferbench.train.recipe import ConfigError
+
+GRIDS = Path(__file__).resolve().parents[1] / "benchmarks" / "grids"
+FAST = {"epochs": 1, "batch_size": 32}
+
+
+def _spec(**kw) -> GridSpec:
+    base = dict(name="t", datasets=["synthetic"], archs=["vgg_tiny"], attentions=["none"],
+                activations=["relu"], train=dict(FAST))  # fmt: skip
+    return GridSpec(**{**base, **kw})
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_grid_file_round_trips(tmp_path, suffix):
+    spec = GridSpec(name="rt", datasets=["ckplus", "fer2013"], archs=["resnet50", "emonet_mhsa"],
+                    attentions=["none", "se"], activations=["elu"], seeds=[0, 1, 2], protocol="kfold",
+                    heads="cls+va", train={"epochs": 3, "lr": 0.01, "compile": True, "grad_clip": 1.5,
+               "augment": {"flip": False, "erase_area": [0.1, 0.2]}},
+                    model_kwargs={"drop_rate": 0.1},
+                    variants={"emonet_mhsa": {"arch": "emonet", "head_attention": "mhsa"}})  # fmt: skip
+    path = save_grid_file(spec, tmp_path / f"g{suffix}")
+    assert load_grid_file(path) == spec
+
+
+def test_checked_in_grid_files_are_valid():
+    files = sorted(GRIDS.glob("*.toml"))
+    assert {f.stem for f in files} >= {"demo", "doc1", "doc2", "doc3", "doc4", "doc5"}
+    for f in files:
+        spec = load_grid_file(f)
+        spec.validate()
+        assert spec.name == f.stem
+        for arch in spec.archs:
+            assert spec.model_of(arch)[0] in list_models(), (f.name, arch)
+    doc1 = load_grid_file(GRIDS / "doc1.toml")
+    assert len(doc1.archs) * len(doc1.attentions) * len(doc1.datasets) == 96
+
+
+def test_bad_grid_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("archs = [\n")
+    with pytest.raises(ConfigError, match="bad.toml is not valid TOML"):
+        load_grid_file(bad)
+    bad.write_text('archs = ["x"]\nlearning_rate = 1\n')
+    with pytest.raises(ConfigError, match="unknown grid key"):
+        load_grid_file(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_grid_file(tmp_path / "missing.toml")
+
+
+def test_cells_expand_folds_defaults_and_filters(synthetic_store):
+    data = synthetic_store.root.parent
+    split = expand_cells(_spec(archs=["vgg_tiny", "resnet_tiny"], seeds=[0, 1]), data)
+    assert [c.id for c in split][:2] == ["synthetic/vgg_tiny-none-relu/s0", "synthetic/vgg_tiny-none-relu/s1"]
+    assert len(split) == 4 and all(c.fold is None for c in split)
+    kfold = expand_cells(_spec(protocol="kfold"), data)
+    assert [c.id for c in kfold] == [f"synthetic/vgg_tiny-none-relu/s0/f{k}" for k in range(5)]
+    dflt = expand_cells(_spec(archs=["ddamfn"], attentions=["default"], activations=["default"]), data)
+    assert dflt[0].id == "synthetic/ddamfn-coord-prelu/s0"  # cell ids show the resolved names
+    assert [c.id for c in filter_cells(split, "resnet_tiny-*/s1")] == ["synthetic/resnet_tiny-none-relu/s1"]
+    assert len(filter_cells(split, "*/s0,*/s1")) == 4
+    with pytest.raises(StoreError, match="no prepared store"):
+        expand_cells(_spec(datasets=["nope"]), data)
+
+
+def test_run_grid_skips_finished_cells_and_trains_variants(synthetic_store, tmp_path):
+    data = synthetic_store.root.parent
+    spec = _spec(archs=["vgg_tiny", "tiny_wide"], variants={"tiny_wide": {"arch": "resnet_tiny"}})
+    runs = run_grid(spec, out=tmp_path, data_dir=data, device="cpu", quiet=True)
+    assert [r.relative_to(tmp_path).as_posix() for r in runs] == [
+        "synthetic/vgg_tiny-none-relu/s0", "synthetic/tiny_wide-none-relu/s0"]  # fmt: skip
+    stamps = [(r / "metrics.json").stat().st_mtime_ns for r in runs]
+    rows, _ = plan(spec, out=tmp_path, data_dir=data, device="cpu")
+    assert [r["status"] for r in rows] == ["done", "done"]
+    assert run_grid(spec, out=tmp_path, data_dir=data, device="cpu", quiet=False) == runs
+    assert [(r / "metrics.json").stat().st_mtime_ns for r in runs] == stamps
+    import json
+
+    cfg = json.loads((runs[1] / "config.json").read_text())
+    assert cfg["arch"] == "tiny_wide" and cfg["model"]["arch"] == "resnet_tiny"
+    with pytest.raises(ConfigError, match="matches none"):
+        run_grid(spec, out=tmp_path, data_dir=data, device="cpu", quiet=True, filter="nothing-like-this")
+
+
+def test_kfold_cell_trains_its_fold(synthetic_store, tmp_path):
+    import json
+
+    data = synthetic_store.root.parent
+    runs = run_grid(_spec(protocol="kfold"), out=tmp_path, data_dir=data, device="cpu", quiet=True, folds=[2])
+    assert [r.name for r in runs] == ["f2"]
+    cfg = json.loads((runs[0] / "config.json").read_text())
+    assert cfg["fold"] == 2 and cfg["protocol"] == "kfold"
+    assert cfg["n"]["test"] == len(synthetic_store.indices("test", 2))
+    assert json.loads((runs[0] / "metrics.json").read_text())["n_test"] == cfg["n"]["test"]
+
+
+def test_auto_protocol_is_kfold_when_the_split_is_fold_zero(synthetic_store, tmp_path):
+    import numpy as np
+
+    from ferbench.data.store import write_store
+    from ferbench.train.grid import resolve_protocol
+
+    assert resolve_protocol(synthetic_store, "auto") == "split"  # its own subject split
+    meta = synthetic_store.meta.copy()
+    fold = meta["fold"].to_numpy()
+    meta["split"] = np.where(fold == 0, "test", np.where(fold == 1, "val", "train"))  # as CK+ is prepared
+    ck = write_store(tmp_path / "ck", np.asarray(synthetic_store.images), meta, synthetic_store.card)
+    assert resolve_protocol(ck, "auto") == "kfold"
+    assert resolve_protocol(ck, "split") == "split"

@@ -1,0 +1,438 @@
+"""``ferbench report`` on run directories written here in the contract's file format (CONTRACTS.md).
+
+These are unit tests of the report: small run dirs with known numbers, so every table cell, every
+comparison with a reported number and every bad-input message can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferbench.report import ReportError, build_report, collect, compare, load_reported
+from ferbench.report.tables import grid_tables, latex_text, resize_tables, subgroup_tables
+
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+
+SEVEN = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger"]
+
+
+def make_run(
+    root: Path,
+    dataset: str = "ckplus",
+    arch: str = "vgg19",
+    attention: str = "none",
+    activation: str = "elu",
+    seed: int = 0,
+    fold: int | None = None,
+    classes: list[str] | None = None,
+    accuracy: float = 0.8,
+    params: int = 42_870_000,
+    heads: str = "cls",
+    va: bool = False,
+    finished: bool = True,
+    probes: bool = False,
+    epochs: int = 3,
+) -> Path:
+    """Write one run directory; ``finished=False`` leaves out metrics.json (a run still training)."""
+    classes = list(classes or SEVEN)
+    k = len(classes)
+    cell = f"{dataset}/{arch}-{attention}-{activation}/s{seed}" + (f"/f{fold}" if fold is not None else "")
+    d = root / cell
+    d.mkdir(parents=True, exist_ok=True)
+    cfg = {
+        "cell": cell,
+        "dataset": dataset,
+        "store": f"data/{dataset}",
+        "arch": arch,
+        "attention": attention,
+        "activation": activation,
+        "seed": seed,
+        "fold": fold,
+        "classes": classes,
+        "model": {
+            "arch": arch,
+            "attention": attention,
+            "activation": activation,
+            "num_classes": k,
+            "heads": heads,
+        },
+        "train": {"epochs": epochs, "batch_size": 64, "lr": 0.001, "size": 48, "channels": 1},
+        "env": {
+            "python": "3",
+            "torch": "2",
+            "timm": "1",
+            "ferbench": "0.1.0",
+            "platform": "x",
+            "device": "cpu",
+            "git_commit": None,
+        },
+        "command": "ferbench grid",
+    }
+    (d / "config.json").write_text(json.dumps(cfg))
+    hist = [
+        {
+            "epoch": e + 1,
+            "train_loss": 2.0 / (e + 1),
+            "train_acc": 0.3 + 0.1 * e,
+            "val_loss": 2.2 / (e + 1),
+            "val_acc": min(accuracy, 0.25 + 0.1 * e),
+            "lr": 0.001,
+            "seconds": 60.0,
+            "img_per_s": 1000.0,
+        }
+        for e in range(epochs)
+    ]
+    (d / "history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in hist))
+    if not finished:
+        return d
+    n = 20 * k
+    correct = int(round(accuracy * n))
+    cm = np.zeros((k, k), dtype=int)
+    for i in range(n):  # spread the errors: the first `correct` images are right
+        t = i % k
+        cm[t, t if i < correct else (t + 1) % k] += 1
+    m = {
+        "cell": cell,
+        "dataset": dataset,
+        "arch": arch,
+        "attention": attention,
+        "activation": activation,
+        "seed": seed,
+        "fold": fold,
+        "classes": classes,
+        "n_test": n,
+        "accuracy": correct / n,
+        "balanced_accuracy": correct / n,
+        "macro_f1": correct / n - 0.01,
+        "kappa": 0.7,
+        "krippendorff_alpha": 0.69,
+        "roc_auc": 0.9,
+        "pr_auc": 0.8,
+        "per_class": {c: {"precision": 0.8, "recall": 0.75, "f1": 0.77, "support": 20} for c in classes},
+        "confusion": cm.tolist(),
+        "params": params,
+        "epochs_run": epochs,
+        "best_epoch": epochs,
+        "train_seconds": 180.0,
+    }
+    if va:
+        m["valence"] = {"rmse": 0.3, "corr": 0.8, "sagr": 0.8, "ccc": 0.75}
+        m["arousal"] = {"rmse": 0.25, "corr": 0.6, "sagr": 0.7, "ccc": 0.5}
+    if probes:
+        p = d / "probes"
+        p.mkdir(exist_ok=True)
+        rows = [
+            {"method": meth, "size": s, "accuracy": accuracy * (1 if s >= 32 else 0.7), "n": n}
+            for meth in ("cubic", "cubic-linear")
+            for s in (48, 32, 16)
+        ]
+        pd.DataFrame(rows).to_csv(p / "resize.csv", index=False)
+        sg = pd.DataFrame(
+            [
+                {
+                    "group": "adult",
+                    "n": 100,
+                    "accuracy": 0.82,
+                    "ci_low": 0.74,
+                    "ci_high": 0.89,
+                    "balanced_accuracy": 0.8,
+                },
+                {
+                    "group": "child",
+                    "n": 40,
+                    "accuracy": 0.7,
+                    "ci_low": 0.55,
+                    "ci_high": 0.83,
+                    "balanced_accuracy": 0.68,
+                },
+            ]
+        )
+        sg.to_csv(p / "subgroups.csv", index=False)
+        # the subgroups probe's layout: groups by name, pairwise differences as b − a
+        (p / "subgroups.json").write_text(
+            json.dumps(
+                {
+                    "groups": {r["group"]: r for r in sg.to_dict("records")},
+                    "differences": [
+                        {"a": "adult", "b": "child", "difference": -0.12, "ci_low": -0.27, "ci_high": 0.03}
+                    ],
+                }
+            )
+        )
+        pd.DataFrame(
+            [
+                {"corruption": "gaussian_noise", "severity": s, "accuracy": accuracy - 0.05 * s, "n": n}
+                for s in range(1, 6)
+            ]
+        ).to_csv(p / "corrupt.csv", index=False)
+    (d / "metrics.json").write_text(json.dumps(m))
+    return d
+
+
+# ---- the documents' numbers -------------------------------------------------------------------------
+def test_reported_facts_are_labelled_and_parse():
+    rep = load_reported()
+    for col in ("doc", "doc_title", "table", "metric", "printed", "unit", "notes"):
+        assert col in rep.columns
+    assert (rep["doc"] != "").all() and (rep["table"] != "").all() and (rep["printed"] != "").all()
+    counts = rep.groupby("doc").size()
+    assert len(counts) == 5 and counts.sum() >= 450
+    # the first document's attention table: 32 rows × (params + 3 datasets), as printed
+    t2 = rep[rep["table"] == "CNNs with Different Attention Mechanisms"]
+    assert len(t2[t2["metric"] == "accuracy"]) == 96 and len(t2[t2["metric"] == "params"]) == 32
+    row = t2[(t2["arch"] == "vgg19") & (t2["attention"] == "cbam") & (t2["dataset"] == "ckplus")]
+    assert row[row["metric"] == "accuracy"]["value"].iloc[0] == pytest.approx(92.31)
+    assert row[row["metric"] == "gain_vs_baseline"]["value"].iloc[0] == pytest.approx(1.65)
+    # typos are kept as printed and explained, not fixed silently
+    comma = rep[rep["printed"] == "64,71M"].iloc[0]
+    assert comma["value"] == pytest.approx(64.71) and "comma" in comma["notes"]
+    unreadable = rep[rep["printed"] == "0.0."].iloc[0]
+    assert np.isnan(unreadable["value"]) and "typo" in unreadable["notes"]
+    gain = rep[(rep["arch"] == "resnetv2_50") & (rep["metric"] == "gain_vs_baseline")]
+    assert all("6.66" in n for n in gain["notes"])  # 84.44 − 77.78 is not the printed 6.55
+    # wherever the printed text is a plain number, the value is that number
+    for r in rep.itertuples():
+        plain = re.sub(r"\*\*|\\%|%|M$", "", r.printed).strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", plain) and r.metric != "gain_vs_baseline":
+            assert float(plain) == pytest.approx(r.value), r
+
+
+def test_reported_numbers_appear_verbatim_in_their_documents():
+    if not SEEDS.is_dir():
+        pytest.skip(f"source documents not found at {SEEDS}")
+    docs = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    rep = load_reported()
+    assert set(rep["doc"]) == set(docs)
+    missing = [(r.doc, r.printed) for r in rep.itertuples() if r.printed not in docs[r.doc]]
+    assert not missing
+
+
+def _md_rows(text: str):
+    """(header cells, raw row cells) of every row of every Markdown table in ``text``."""
+    lines, header, out = text.splitlines(), None, []
+
+    def is_rule(line: str) -> bool:
+        return line.startswith("|") and set(line.replace("|", "").strip()) <= set("-: ")
+
+    for i, line in enumerate(lines):
+        if not line.startswith("|"):
+            header = None
+        elif header is None and i + 1 < len(lines) and is_rule(lines[i + 1]):
+            header = [c.strip().replace("**", "").strip() for c in line.strip().strip("|").split("|")]
+        elif not is_rule(line):
+            out.append((header, [c.strip() for c in line.strip().strip("|").split("|")]))
+    return out
+
+
+def test_reported_table_numbers_sit_in_their_row_and_column():
+    if not SEEDS.is_dir():
+        pytest.skip(f"source documents not found at {SEEDS}")
+    docs = {p.stem: _md_rows(p.read_text(encoding="utf-8")) for p in SEEDS.glob("*.txt")}
+    rep = load_reported()
+    tabular = rep[~rep["table"].str.contains(r"\(text\)|figure") & (rep["row_label"] != "")]
+    assert len(tabular) > 400
+    for r in tabular.itertuples():
+        assert any(
+            row[0].replace("*", "").strip() == r.row_label
+            and r.col_label in header
+            and row[header.index(r.col_label)] == r.printed
+            for header, row in docs[r.doc]
+        ), (r.doc, r.table, r.row_label, r.col_label, r.printed)
+
+
+# ---- tables ------------------------------------------------------------------------------------------
+def test_grid_table_layout_bold_gain_and_n(tmp_path):
+    for f in range(2):
+        make_run(tmp_path, "ckplus", "vgg19", "none", fold=f, accuracy=0.8)
+        make_run(tmp_path, "ckplus", "vgg19", "cbam", fold=f, accuracy=0.85 + 0.05 * f, params=45_260_000)
+    make_run(tmp_path, "jaffe", "vgg19", "none", accuracy=0.75)
+    (t,) = grid_tables(collect(tmp_path))
+    d = t.display
+    assert list(d.columns) == ["Architecture", "Params", "CK+ Accuracy", "JAFFE Accuracy"]
+    assert list(d["Architecture"]) == ["VGG-19", "VGG-19 + CBAM"]
+    assert list(d["Params"]) == ["42.87M", "45.26M"]
+    assert d["CK+ Accuracy"][0] == "80.00 ± 0.00% (n=2)"
+    assert d["CK+ Accuracy"][1] == "**87.50 ± 3.54% (↑ 7.50%) (n=2)**"  # best in bold, gain vs no attention
+    assert d["JAFFE Accuracy"][0] == "75.00% (n=1)" and d["JAFFE Accuracy"][1] == "no run"
+    assert "ELU" in t.title
+
+
+def test_compare_puts_ferbench_beside_the_reported_number(tmp_path):
+    make_run(tmp_path, "ckplus", "vgg19", "none", accuracy=0.9)
+    make_run(tmp_path, "ckplus", "vgg19", "cbam", accuracy=0.95, params=45_260_000)
+    cmp = compare(collect(tmp_path))
+    t2 = cmp[cmp["table"] == "CNNs with Different Attention Mechanisms"]
+    sel = t2[(t2["arch"] == "vgg19") & (t2["attention"] == "cbam")]
+    acc = sel[(sel["dataset"] == "ckplus") & (sel["metric"] == "accuracy")].iloc[0]
+    assert acc["status"] == "compared" and acc["ours_n"] == 1
+    assert acc["ours_mean"] == pytest.approx(95.0) and acc["diff"] == pytest.approx(95.0 - 92.31)
+    gain = sel[(sel["dataset"] == "ckplus") & (sel["metric"] == "gain_vs_baseline")].iloc[0]
+    assert gain["ours_mean"] == pytest.approx(5.0)  # in percentage points, like the printed (↑ 1.65%)
+    params = sel[sel["metric"] == "params"].iloc[0]
+    assert params["ours_mean"] == pytest.approx(45.26) and params["diff"] == pytest.approx(0.0)
+    assert (sel[sel["dataset"] == "fer2013"]["status"] == "no run").all()
+    assert cmp[cmp["printed"] == "0.0."]["status"].iloc[0] == "no run"
+    assert (cmp[cmp["metric"] == "dataset_images"]["status"] == "not comparable").all()
+
+
+def test_probe_tables_resize_and_subgroups(tmp_path):
+    make_run(tmp_path, "synthetic", "vgg_tiny", "none", "relu", probes=True, accuracy=0.8)
+    coll = collect(tmp_path)
+    (rt,) = resize_tables(coll, ["arch", "attention", "activation", "heads"])
+    assert list(rt.display.columns) == ["Method", "48", "32", "16"]  # sizes largest first, as the document
+    assert list(rt.display["Method"]) == ["Both Cubic", "Cubic Linear"]
+    assert rt.display["16"][0] == "56.00%" and "(n=1 run)" in rt.title
+    groups, diff = subgroup_tables(coll)
+    assert list(groups.display["95% CI"]) == ["[74.00, 89.00]%", "[55.00, 83.00]%"]
+    # the probe writes b − a (child − adult = −0.12): printed with that orientation spelled out
+    assert diff.display["Difference"][0] == "child − adult"
+    assert diff.display["Accuracy difference"][0] == "−12.00 pp"
+    assert diff.display["95% CI"][0] == "[−27.00, +3.00] pp"
+
+
+def test_latex_text_escapes_and_translates_markup():
+    assert latex_text("**87.50 ± 3.54% (↑ 7.50%)**") == r"\textbf{87.50 $\pm$ 3.54\% ($\uparrow$ 7.50\%)}"
+    assert latex_text("a_b & c#d {e} ~ ^") == r"a\_b \& c\#d \{e\} \textasciitilde{} \textasciicircum{}"
+    assert latex_text("7 √ó 7").isascii()  # nothing pdflatex cannot typeset passes through
+
+
+def test_classification_and_valence_arousal_tables(tmp_path):
+    eight = [*SEVEN, "contempt"]
+    for arch, acc in (("resnet18", 0.75), ("mobilenetv2", 0.7)):
+        make_run(
+            tmp_path, "affectnet", arch, "none", "relu", classes=eight, heads="cls+va", va=True, accuracy=acc
+        )
+    w = build_report(tmp_path, tmp_path / "o", formats="markdown,csv", figures=False)
+    md = w["markdown"].read_text()
+    assert "### Quantitative regression results (Valence) — AffectNet" in md
+    assert "| CCC " in md and "| Krippendorff's Alpha " in md and "| contempt " in md
+    va = pd.read_csv(w["csv:va_valence_affectnet"])
+    assert set(va["model"]) == {"ResNet-18", "MobileNet-V2"}
+    assert va.loc[va["metric"] == "ccc", "mean"].tolist() == [0.75, 0.75]
+    summary = pd.read_csv(w["csv:reported_summary"])
+    doc1 = summary[summary["Document"].str.startswith("001_")].iloc[0]
+    statuses = ["compared", "no run", "no value", "not comparable", "unreadable"]
+    assert doc1["compared"] > 50 and doc1[statuses].sum() == doc1["Reported numbers"] == 164
+    assert doc1["no value"] == 4  # step size and gamma of the two models: these runs used no step schedule
+    cmp = compare(collect(tmp_path))
+    r18 = cmp[(cmp["arch"] == "resnet18") & (cmp["target"] == "valence") & (cmp["metric"] == "ccc")].iloc[0]
+    assert r18["status"] == "compared" and r18["diff"] == pytest.approx(0.75 - 0.82)
+    acc = cmp[(cmp["arch"] == "resnet18") & (cmp["metric"] == "accuracy")].iloc[0]
+    assert acc["ours_mean"] == pytest.approx(75.0) and acc["unit"] == "%"  # "76.7" is printed without %
+
+
+# ---- bad input: a message, and the rest of the report ---------------------------------------------
+def test_empty_foreign_and_missing_dirs(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    w = build_report(empty, tmp_path / "out1", formats="markdown", figures=False)
+    assert any("is empty" in p for p in w.problems)
+    text = w["markdown"].read_text()
+    assert "Reproduced vs reported" in text and "no run" in text  # the documents' numbers are still there
+
+    foreign = tmp_path / "foreign"
+    (foreign / "sub").mkdir(parents=True)
+    (foreign / "sub" / "notes.txt").write_text("hello")
+    w = build_report(foreign, tmp_path / "out2", formats="markdown", figures=False)
+    assert any("holds no ferbench run directories" in p for p in w.problems)
+
+    with pytest.raises(ReportError, match="does not exist"):
+        build_report(tmp_path / "nope", tmp_path / "out3")
+    with pytest.raises(ReportError, match="not a report format"):
+        build_report(empty, tmp_path / "out3", formats="pdf")
+
+
+def test_unfinished_unreadable_and_mixed_class_sets(tmp_path):
+    make_run(tmp_path, "ckplus", "vgg19", "none", seed=0)
+    make_run(tmp_path, "ckplus", "vgg19", "none", seed=1, finished=False)  # still training
+    bad = make_run(tmp_path, "ckplus", "vgg19", "se", seed=0)
+    (bad / "metrics.json").write_text('{"accuracy": 0.8, ')  # truncated by hand
+    make_run(tmp_path, "fer2013", "vgg19", "none", seed=0)
+    make_run(tmp_path, "fer2013", "vgg19", "none", seed=1, classes=[*SEVEN, "contempt"])
+    w = build_report(tmp_path, tmp_path / "out", formats=("markdown", "csv"), figures=False)
+    probs = "\n".join(w.problems)
+    assert "1 unfinished run(s) not read" in probs and "vgg19-none-elu/s1" in probs
+    assert "unreadable run files" in probs and "vgg19-se-elu" in probs
+    assert (
+        "different class sets" in probs and "fer2013 (7 classes)" in probs and "fer2013 (8 classes)" in probs
+    )
+    md = w["markdown"].read_text()
+    assert "## Problems" in md and "fer2013 (8 classes) Accuracy" in md and "CK+ Accuracy" in md
+    runs = pd.read_csv(w["csv:runs"])
+    assert len(runs) == 3 and set(runs["dataset"]) == {"ckplus", "fer2013 (7 classes)", "fer2013 (8 classes)"}
+
+
+def test_filter_group_by_and_metric(tmp_path):
+    for s in range(2):
+        make_run(tmp_path, "ckplus", "vgg19", "none", seed=s, accuracy=0.8 + 0.05 * s)
+        make_run(tmp_path, "jaffe", "resnet50", "none", seed=s)
+    assert set(collect(tmp_path, filter="dataset=ckplus").runs["dataset"]) == {"ckplus"}
+    assert len(collect(tmp_path, filter="dataset=ckplus,jaffe,seed=1").runs) == 2
+    assert set(collect(tmp_path, filter="arch == 'resnet50' and seed < 1").runs["run_id"]) == {
+        "jaffe/resnet50-none-elu/s0"
+    }
+    with pytest.raises(ReportError, match="--filter"):
+        collect(tmp_path, filter="accuracy >")
+    w = build_report(
+        tmp_path,
+        tmp_path / "o",
+        formats="csv",
+        group_by="dataset,arch,seed",
+        metric="macro_f1",
+        figures=False,
+    )
+    metrics = pd.read_csv(w["csv:metrics_ckplus"])
+    assert set(metrics["model"]) == {"VGG-19 [s0]", "VGG-19 [s1]"} and (metrics["n"] == 1).all()
+    grid = pd.read_csv(w["csv:grid_elu"])
+    assert set(grid["metric"]) == {"macro_f1"}
+    with pytest.raises(ReportError, match="--group-by"):
+        build_report(tmp_path, tmp_path / "o", formats="csv", group_by="dataset,colour", figures=False)
+    with pytest.raises(ReportError, match="--metric"):
+        build_report(tmp_path, tmp_path / "o", formats="csv", metric="speed", figures=False)
+
+
+# ---- every format, with figures; LaTeX compiles -----------------------------------------------------
+def test_all_formats_figures_and_latex_compiles(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "synthetic", "vgg_tiny", "none", "relu", probes=True)
+    make_run(runs, "synthetic", "vgg_tiny", "se", "relu", accuracy=0.85)
+    out = tmp_path / "report"
+    w = build_report(runs, out, formats="markdown,latex,html,csv")
+    md = w["markdown"].read_text()
+    for section in (
+        "1. Architecture",
+        "2. Classification",
+        "4. Resize",
+        "5. Subgroups",
+        "6. Reproduced",
+    ):
+        assert f"## {section}" in md
+    assert "VGG-tiny + SEN-Net" in md
+    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
+        assert (out / link).is_file()
+    figs = [k for k in w if k.startswith("figure:")]
+    kinds = {k.split(":")[1].split("_")[0] for k in figs}
+    assert {"heatmap", "confusion", "curves", "resize", "subgroups"} <= kinds
+    assert any(k.endswith(".pdf") for k in figs)  # LaTeX includes the PDF versions
+    assert "<table>" in w["html"].read_text()
+    tex = w["latex"].read_text()
+    assert r"\begin{document}" in tex and r"\toprule" in tex and r"\begin{longtable}" in tex
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex not installed (apt: texlive-latex-base texlive-latex-recommended)")
+    res = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert (out / "report.pdf").stat().st_size > 10_000

@@ -1,0 +1,192 @@
+"""The training engine on CPU with the small synthetic store and the tiny models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ferbench.train.augment import AugmentConfig, augment
+from ferbench.train.engine import make_scheduler, predict, to_input
+from ferbench.train.grid import train_cell
+from ferbench.train.recipe import TrainConfig
+from ferbench.train.rundir import RunError, load_run
+
+# short CPU recipe: only flips, small batches, so ten epochs on ~400 images already learn
+FLIP = AugmentConfig(translate=0, rotate=0, scale=0, brightness=0, contrast=0, erase_p=0)
+FAST = {"batch_size": 16, "lr": 3e-3, "warmup_epochs": 0.5, "augment": FLIP.to_dict(), "patience": None}
+
+
+def _cell(store, out, epochs, arch="vgg_tiny", seed=0, **kw):
+    return train_cell(
+        "synthetic",
+        arch,
+        seed=seed,
+        train={**FAST, "epochs": epochs},
+        out=out,
+        data_dir=store.root.parent,
+        device="cpu",
+        **kw,
+    )
+
+
+def test_short_training_learns_and_writes_the_run_dir(synthetic_store, tmp_path):
+    run_dir = _cell(synthetic_store, tmp_path, epochs=10, arch="vgg_tiny")
+    names = sorted(p.name for p in run_dir.iterdir())
+    assert names == ["config.json", "history.jsonl", "logits.npz", "metrics.json", "model.safetensors"]
+    run = load_run(run_dir)
+    m = run.metrics
+    assert m["cell"] == "synthetic/vgg_tiny-none-relu/s0" and m["fold"] is None
+    # chance is 1/7; seeds 0-2 give 0.43-0.50 on the 3 unseen test subjects
+    assert m["accuracy"] > 0.3, m["accuracy"]
+    assert max(r["val_acc"] for r in run.history) > 0.4
+    assert m["n_test"] == len(run.test_indices()) == sum(v["support"] for v in m["per_class"].values())
+    assert len(run.history) == m["epochs_run"] == 10 and 1 <= m["best_epoch"] <= 10
+    cfg = run.config
+    assert cfg["train"]["size"] == 48 and cfg["train"]["channels"] == 1 and cfg["train"]["amp"] == "fp32"
+    assert cfg["train"]["batch_size"] == 16 and cfg["model"]["arch"] == "vgg_tiny"
+    assert {"python", "torch", "timm", "ferbench", "platform", "device", "git_commit"} <= set(cfg["env"])
+    # predict() is the path the test logits went through: the reloaded model reproduces them
+    model = run.model()
+    store = run.store()
+    idx = run.test_indices()
+    out = predict(model, store.images[idx], size=48, channels=1, device="cpu", batch_size=7)
+    np.testing.assert_allclose(out["logits"], run.logits()["logits"], rtol=1e-4, atol=1e-5)
+    assert out["va"] is None
+
+
+def test_resume_after_kill_equals_uninterrupted_and_same_seed_is_identical(synthetic_store, tmp_path):
+    class Killed(Exception):
+        pass
+
+    def kill_after_2(record, history):
+        if record["epoch"] == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        _cell(synthetic_store, tmp_path / "b", epochs=3, on_epoch=kill_after_2)
+    cell = tmp_path / "b" / "synthetic/vgg_tiny-none-relu/s0"
+    assert (cell / "last.pt").is_file() and not (cell / "metrics.json").exists()
+    assert len((cell / "history.jsonl").read_text().splitlines()) == 2
+    with pytest.raises(RunError, match="not finished"):
+        load_run(cell)
+    resumed = load_run(_cell(synthetic_store, tmp_path / "b", epochs=3))
+    assert resumed.metrics["resumed_from_epoch"] == 2 and not (cell / "last.pt").exists()
+
+    full = load_run(_cell(synthetic_store, tmp_path / "a", epochs=3))
+    again = load_run(_cell(synthetic_store, tmp_path / "c", epochs=3))
+    np.testing.assert_array_equal(resumed.logits()["logits"], full.logits()["logits"])
+    np.testing.assert_array_equal(again.logits()["logits"], full.logits()["logits"])
+    for key in ("accuracy", "macro_f1", "kappa", "best_epoch"):
+        assert resumed.metrics[key] == full.metrics[key] == again.metrics[key]
+    drop = ("seconds", "img_per_s")
+    strip = [{k: v for k, v in r.items() if k not in drop} for r in full.history]
+    assert [{k: v for k, v in r.items() if k not in drop} for r in resumed.history] == strip
+    other = load_run(_cell(synthetic_store, tmp_path / "d", epochs=3, seed=1))
+    assert not np.array_equal(other.logits()["logits"], full.logits()["logits"])
+
+
+def test_resume_refuses_a_changed_configuration(synthetic_store, tmp_path):
+    class Killed(Exception):
+        pass
+
+    def kill(record, history):
+        raise Killed
+
+    with pytest.raises(Killed):
+        _cell(synthetic_store, tmp_path, epochs=2, on_epoch=kill)
+    with pytest.raises(RunError, match="different configuration"):
+        _cell(synthetic_store, tmp_path, epochs=3)
+
+
+def test_to_input_converts_channels_and_size():
+    gray = torch.randint(0, 256, (2, 40, 40), dtype=torch.uint8)
+    x = to_input(gray, 48, 3)
+    assert x.shape == (2, 3, 48, 48) and torch.equal(x[:, 0], x[:, 2])
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    rgb = torch.zeros(1, 8, 8, 3, dtype=torch.uint8)
+    rgb[..., 1] = 255  # pure green -> luma 0.587
+    assert torch.allclose(to_input(rgb, 8, 1), torch.full((1, 1, 8, 8), 0.587))
+
+
+def test_augment_is_seeded_and_identity_when_off():
+    x = torch.rand(4, 1, 32, 32)
+    a = augment(x, torch.Generator().manual_seed(0), AugmentConfig())
+    b = augment(x, torch.Generator().manual_seed(0), AugmentConfig())
+    c = augment(x, torch.Generator().manual_seed(1), AugmentConfig())
+    assert torch.equal(a, b) and not torch.equal(a, c) and a.shape == x.shape
+    assert a.min() >= 0.0 and a.max() <= 1.0
+    off = AugmentConfig(translate=0, flip=False, rotate=0, scale=0, brightness=0, contrast=0, erase_p=0)
+    assert torch.allclose(augment(x, torch.Generator().manual_seed(0), off), x, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cosine", "step", "cosine_restarts", "onecycle", "constant"])
+def test_schedulers_warm_up_and_decay(name):
+    cfg = TrainConfig(
+        epochs=6, lr=0.1, scheduler=name, warmup_epochs=1, step_size=2, restart_epochs=2, optimizer="sgd"
+    )
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    sched = make_scheduler(opt, cfg, steps_per_epoch=10)
+    lrs = []
+    for _ in range(60):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert max(lrs) == pytest.approx(0.1, rel=1e-3)
+    assert lrs[0] < lrs[5] or name == "constant" and lrs[0] == pytest.approx(0.01)
+    if name in ("cosine", "onecycle"):
+        assert lrs[-1] < 0.01
+    if name == "step":
+        assert lrs[25] == pytest.approx(0.01) and lrs[45] == pytest.approx(0.001)
+    if name == "cosine_restarts":
+        assert lrs[29] < 0.01 and lrs[30] == pytest.approx(0.1)  # a restart every 2 epochs after warm-up
+
+
+def test_multitask_head_and_soft_targets(synthetic_store, tmp_path):
+    from ferbench.data.store import write_store
+
+    # valence/arousal head: metrics and logits.npz gain the regression results
+    run = load_run(_cell(synthetic_store, tmp_path / "va", epochs=1, heads="cls+va"))
+    assert set(run.metrics["valence"]) == {"rmse", "corr", "sagr", "ccc", "n"}
+    z = run.logits()
+    assert z["va_pred"].shape == z["va_true"].shape == (run.metrics["n_test"], 2)
+    assert np.abs(z["va_pred"]).max() <= 1.0
+    # a store with soft targets (FERPlus-style vote distributions) trains on them
+    s = synthetic_store
+    soft = np.full((len(s.images), s.num_classes), 0.05, np.float32)
+    soft[np.arange(len(soft)), s.meta["label"].to_numpy()] = 1 - 0.05 * (s.num_classes - 1)
+    write_store(tmp_path / "data" / "synthetic", np.asarray(s.images), s.meta, s.card, soft=soft)
+    run = load_run(train_cell("synthetic", "vgg_tiny", train={**FAST, "epochs": 1}, out=tmp_path / "soft",
+                              data_dir=tmp_path / "data", device="cpu"))  # fmt: skip
+    assert run.metrics["epochs_run"] == 1 and np.isfinite(run.history[0]["train_loss"])
+
+
+@pytest.mark.slow
+def test_sigkill_mid_training_then_rerun_equals_uninterrupted(synthetic_store, tmp_path):
+    """A real SIGKILL of `ferbench train` loses at most the current epoch and changes nothing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["train", "--dataset", "synthetic", "--arch", "vgg_tiny", "--epochs", "4", "--batch-size", "16",
+            "--device", "cpu", "--data-dir", str(synthetic_store.root.parent), "--quiet"]  # fmt: skip
+    cmd = [sys.executable, "-c", "from ferbench.cli import app; app()", *args, "--out", str(tmp_path / "k")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = tmp_path / "k/synthetic/vgg_tiny-none-relu/s0/history.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (history.is_file() and history.read_text().count("\n") >= 1):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (history.parent / "metrics.json").exists()
+    assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
+    full = subprocess.run([*cmd[:-1], str(tmp_path / "u")], env=env, capture_output=True)
+    assert full.returncode == 0
+    killed = load_run(history.parent)
+    clean = load_run(tmp_path / "u/synthetic/vgg_tiny-none-relu/s0")
+    assert killed.metrics["resumed_from_epoch"] >= 1
+    np.testing.assert_array_equal(killed.logits()["logits"], clean.logits()["logits"])
+    assert not list(history.parent.glob("*.tmp-*")) and not (history.parent / "last.pt").exists()
