@@ -164,7 +164,7 @@ def grid_cmd(
 
     spec = load_grid_file(grid) if grid is not None else GridSpec()
     lists = {"datasets": _csv(datasets), "archs": _csv(archs), "attentions": _csv(attentions),
-             "activations": _csv(activations), "seeds": _csv(seeds, int), "protocol": protocol,
+             "activations": _csv(activations), "seeds": _csv(seeds), "protocol": protocol,
              "heads": heads, "name": name}
     for key, value in lists.items():
         if value is not None:
@@ -192,7 +192,7 @@ def prepare_cmd(
         ..., help="fer2013 | ferplus | ckplus | jaffe | affectnet | folder | synthetic"),
     root: Path | None = typer.Option(
         None, "--root", help="The downloaded dataset folder (not for synthetic)."),
-    out: Path | None = typer.Option(None, "--out", help="Store directory [default: <data-dir>/<name>]."),
+    out: Path | None = typer.Option(None, "--out", help="Store directory [default: DATA_DIR/NAME]."),
     data_dir: Path = DATA_DIR,
     size: int | None = typer.Option(
         None, "--size", help="Output side in px [default: the dataset's, mostly 48]."),
@@ -329,6 +329,18 @@ _PROBE_RUNS = typer.Argument(..., help="Run directories, or runs roots searched 
 _PROBE_OUT = typer.Option(None, "--out", help="Write to OUT/CELL_ID/ instead of RUN/probes/.")
 
 
+def _finished_runs(runs: list[Path]) -> list[Path]:
+    """The finished runs under ``runs``; unfinished cells are skipped and counted, never silently."""
+    from ferbench.probes.runs import find_runs
+
+    found = find_runs(runs)
+    if found.unfinished:
+        names = ", ".join(str(p) for p in found.unfinished[:3]) + (", ..." if len(found.unfinished) > 3 else "")
+        err_console.print(f"[yellow]warning:[/yellow] skipped {len(found.unfinished)} unfinished cell(s) "
+                          f"(no metrics.json yet): {escape(names)}", soft_wrap=True, highlight=False)
+    return found
+
+
 def _probe_table(df, title: str, pct: bool = True) -> None:
     """A DataFrame as a rich table; floats as percentages (accuracies) or 3 decimals, ints as they are."""
     from rich.table import Table
@@ -363,10 +375,9 @@ def resize_sweep_cmd(
         ferbench resize-sweep results/runs/demo --interp cubic,area-cubic,nearest --device cpu
     """
     from ferbench.probes.resize import parse_sizes, resize_sweep, resize_table
-    from ferbench.probes.runs import find_runs
 
     methods = [m.strip() for m in interp.split(",") if m.strip()]
-    for run in find_runs(runs):
+    for run in _finished_runs(runs):
         df, d = resize_sweep(run, parse_sizes(sizes), methods, out=out, device=device, seed=seed)
         _probe_table(resize_table(df), f"{run} (n={df['n'].iloc[0]})")
         console.print(f"wrote {escape(str(d / 'resize.csv'))}, resize.md, resize.png", highlight=False)
@@ -390,10 +401,9 @@ def subgroups_cmd(
 
         ferbench subgroups results/runs/ferplus --groups kids_adults.csv
     """
-    from ferbench.probes.runs import find_runs
     from ferbench.probes.subgroups import subgroup_rows, subgroups
 
-    for run in find_runs(runs):
+    for run in _finished_runs(runs):
         res, d = subgroups(run, groups_csv=groups, meta_column=groups_from_meta, out=out, resamples=resamples,
                            seed=seed, device=device)
         _probe_table(subgroup_rows(res).set_index("group"),
@@ -423,10 +433,9 @@ def corrupt_cmd(
         ferbench corrupt results/runs/demo --corruptions occlude_eyes,occlude_mouth --seed 1
     """
     from ferbench.probes.corruptions import corrupt, parse_corruptions
-    from ferbench.probes.runs import find_runs
 
     names = parse_corruptions(corruptions)
-    for run in find_runs(runs):
+    for run in _finished_runs(runs):
         df, summary, d = corrupt(run, names, out=out, device=device, seed=seed)
         clean = df.loc[df["corruption"] == "clean", "accuracy"].iloc[0]
         _probe_table(summary, f"{run} (n={df['n'].iloc[0]}, clean {100 * clean:.2f}%)")
@@ -504,7 +513,7 @@ def demo_cmd(
 ):
     """Run every stage on the embedded synthetic dataset: prepare, grid, probes, report.
 
-    Trains vgg_tiny and resnet_tiny × (none, cbam) × (relu, elu), sweeps the test resolution,
+    Trains vgg_tiny and resnet_tiny × (none, se) × (relu, elu), sweeps the test resolution,
     compares children with adults, and writes Markdown + LaTeX reports. About 2–3 minutes on
     2 CPU cores; re-running reuses what is finished.
 
@@ -525,6 +534,10 @@ def demo_cmd(
     console.print(f"chance level: {1 / 7:.1%}")
     console.print(f"store:   {res.store}")
     console.print(f"runs:    {res.out / 'runs'}  ({len(res.runs)} cells; probes in each cell's probes/)")
+    figures = [p for kind, p in res.reports.items() if kind.startswith("figure:")]
     for kind, path in res.reports.items():
-        console.print(f"{kind + ':':<8} {path}")
+        if not kind.startswith("figure:"):
+            console.print(f"{kind + ':':<8} {path}")
+    if figures:
+        console.print(f"figures: {len(figures)} files in {figures[0].parent}")
     console.print(f"done in {res.seconds:.0f} s")

@@ -125,3 +125,27 @@ def test_auto_protocol_is_kfold_when_the_split_is_fold_zero(synthetic_store, tmp
     ck = write_store(tmp_path / "ck", np.asarray(synthetic_store.images), meta, synthetic_store.card)
     assert resolve_protocol(ck, "auto") == "kfold"
     assert resolve_protocol(ck, "split") == "split"
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("bad.yaml", "datasets: [synthetic\n  archs: x: y\n", "bad.yaml is not valid YAML"),
+    ("list.yaml", "- a\n- b\n", "must be a table of keys"),
+    ("bin.toml", b"\xff\xfe", "bin.toml is not valid TOML"),
+    ("str.toml", 'datasets = "synthetic"\narchs = ["vgg_tiny"]\n', "grid key datasets = 'synthetic'"),
+    ("seeds.toml", 'datasets = ["s"]\narchs = ["vgg_tiny"]\nseeds = ["a"]\n', "grid key seeds"),
+    ("train.toml", 'datasets = ["s"]\narchs = ["vgg_tiny"]\ntrain = 5\n', "grid key train = 5"),
+    ("type.toml", 'datasets = ["s"]\narchs = ["v"]\n[train]\nepochs = "ten"\n', "epochs = 'ten': expected int"),
+    ("lr.yaml", "datasets: [s]\narchs: [v]\ntrain:\n  lr: 1e-3\n", "write 1.0e-3"),
+    ("aug.toml", 'datasets = ["s"]\narchs = ["v"]\n[train.augment]\nzzz = 1\n', "unknown augment option"),
+])  # fmt: skip
+def test_malformed_grid_files_exit_2_in_one_line(tmp_path, name, text, words):
+    from typer.testing import CliRunner
+
+    from ferbench.cli import app
+
+    path = tmp_path / name
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+    res = CliRunner().invoke(app, ["grid", "--grid", str(path), "--dry-run", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 2, res.output
+    assert words in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1, res.output

@@ -212,3 +212,17 @@ def test_pretrained_errors(tmp_path) -> None:
     path = save_model(create_model("vgg_tiny"), tmp_path / "vgg.safetensors")
     with pytest.raises(CheckpointError, match="not a resnet_tiny"):
         create_model("resnet_tiny", pretrained=path)
+
+
+def test_models_cli_bad_size_channels_filter_exit_2() -> None:
+    from typer.testing import CliRunner
+
+    from ferbench.cli import app
+
+    for args, words in ((["--size", "100000"], "--size 100000: expected 32..1024"),
+                        (["--size", "8"], "--size 8"),
+                        (["--channels", "2"], "--channels 2: expected 1 (gray) or 3"),
+                        (["--filter", "zzz"], "no model name or family matches 'zzz'")):  # fmt: skip
+        res = CliRunner().invoke(app, ["models", *args])
+        assert res.exit_code == 2, res.output
+        assert words in res.output and "Traceback" not in res.output

@@ -401,6 +401,10 @@ def test_cli_probes(synth_run, tmp_path):
     (["subgroups", "{run}", "--groups-from-meta", "group", "--resamples", "5"], "at least 100"),
     (["corrupt", "{run}", "--corruptions", "fog"], "unknown ['fog']"),
     (["gradcam", "{run}", "--n", "0"], "--n must be at least 1"),
+    (["resize-sweep", "{run}", "--sizes", "48,5000"], "integer in 1..1024"),
+    (["subgroups", "{run}", "--groups", "{tmp}"], "a folder, not a CSV file"),
+    (["subgroups", "{run}", "--groups-from-meta", "valence"], "continuous column"),
+    (["subgroups", "{run}", "--groups-from-meta", "hash"], "every test image is its own group"),
 ])
 def test_cli_probe_errors_are_one_line(synth_run, tmp_path, args, message):
     from ferbench.cli import app
@@ -414,3 +418,27 @@ def test_find_runs_accepts_roots_and_run_dirs(synth_run):
     root = synth_run.parents[2]
     assert find_runs([root]) == [synth_run]
     assert find_runs([synth_run, root]) == [synth_run]
+
+
+def test_cli_probe_mistakes_name_the_path(synth_run, tmp_path):
+    """QA: unmatched groups CSV, --out that is a file, unfinished cells under a root (counted, not dropped)."""
+    import shutil
+
+    from ferbench.cli import app
+
+    runner = CliRunner()
+    (tmp_path / "g.csv").write_text("source,group\nnope.png,a\n")
+    r = runner.invoke(app, ["subgroups", str(synth_run), "--groups", str(tmp_path / "g.csv")])
+    assert r.exit_code == 2 and "none of the" in r.output and "g.csv" in r.output, r.output
+    (tmp_path / "afile").write_text("x")
+    r = runner.invoke(app, ["subgroups", str(synth_run), "--groups-from-meta", "group", "--resamples", "100",
+                            "--out", str(tmp_path / "afile")])
+    assert r.exit_code == 2 and "cannot write probe results" in r.output and "Traceback" not in r.output
+    root = tmp_path / "runs"
+    shutil.copytree(synth_run, root / "synthetic" / "done" / "s0")
+    shutil.copytree(synth_run, root / "synthetic" / "half" / "s0")
+    (root / "synthetic" / "half" / "s0" / "metrics.json").unlink()
+    r = runner.invoke(app, ["subgroups", str(root), "--groups-from-meta", "group", "--resamples", "100",
+                            "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "skipped 1 unfinished cell(s)" in r.output and "half" in r.output

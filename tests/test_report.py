@@ -436,3 +436,14 @@ def test_all_formats_figures_and_latex_compiles(tmp_path):
     )
     assert res.returncode == 0, res.stdout[-3000:]
     assert (out / "report.pdf").stat().st_size > 10_000
+
+
+def test_report_out_is_a_file_exits_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from ferbench.cli import app
+
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "afile").write_text("x")
+    r = CliRunner().invoke(app, ["report", str(tmp_path / "runs"), "--out", str(tmp_path / "afile")])
+    assert r.exit_code == 2 and "--out" in r.output and "is a file" in r.output and "Traceback" not in r.output

@@ -43,3 +43,45 @@ def test_grid_command_dry_run_run_and_errors(synthetic_store, tmp_path):
     assert res.exit_code == 2 and "no prepared store" in res.output
     res = runner.invoke(app, ["grid", *common, "--optimizer", "lion"])
     assert res.exit_code == 2 and "--optimizer 'lion'" in res.output
+
+
+def test_train_and_grid_option_mistakes_exit_2(synthetic_store, tmp_path):
+    data = str(synthetic_store.root.parent)
+    (tmp_path / "afile").write_text("x")
+    base = ["--datasets", "synthetic", "--archs", "vgg_tiny", "--data-dir", data, "--out", str(tmp_path / "r")]
+    cases = [
+        (["grid", *base, "--dry-run", "--filter", "zzz*"], "--filter 'zzz*' matches none"),
+        (["grid", *base, "--dry-run", "--seeds", "a,b"], "--seeds a,b: expected integers"),
+        (["grid", *base, "--dry-run", "--seeds", "0,-1"], "--seed -1: seeds must be 0 or more"),
+        (["grid", *base, "--dry-run", "--attentions", "se,nope"], "does not support attention 'nope'"),
+        (["grid", *base[:-1], str(tmp_path / "afile" / "x")], "is a file"),
+        (["grid", *base, "--dry-run", "--data-dir", str(synthetic_store.root)], "is itself a store"),
+        (["train", "--dataset", "synthetic", "--arch", "vgg_tiny", "--protocol", "kfold", "--fold", "9",
+          "--data-dir", data], "--fold 9: the store has 5 folds"),
+        (["train", "--dataset", "synthetic", "--arch", "vgg_tiny", "--lr", "-1", "--data-dir", data],
+         "--lr must be positive"),
+        (["train", "--dataset", "synthetic", "--arch", "vgg_tiny", "--size", "100000", "--data-dir", data],
+         "--size must be 8..1024"),
+    ]
+    for args, words in cases:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert words in res.output and "Traceback" not in res.output, (args, res.output)
+    assert not (tmp_path / "r").exists()
+
+
+def test_dataset_as_path_and_va_head_without_targets_exit_2(synthetic_store, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    res = runner.invoke(app, ["train", "--dataset", str(synthetic_store.root), "--arch", "vgg_tiny"])
+    assert res.exit_code == 2 and "give a store name, not a path" in res.output, res.output
+    # a store without valence/arousal (like CK+): a cls+va head would train on nothing and report NaN
+    shutil.copytree(synthetic_store.root, tmp_path / "data" / "nova")
+    meta = pd.read_csv(tmp_path / "data" / "nova" / "meta.csv")
+    meta[["valence", "arousal"]] = float("nan")
+    meta.to_csv(tmp_path / "data" / "nova" / "meta.csv", index=False)
+    res = runner.invoke(app, ["grid", "--datasets", "nova", "--archs", "vgg_tiny", "--heads", "cls+va",
+                              "--dry-run", "--data-dir", str(tmp_path / "data")])
+    assert res.exit_code == 2 and "--heads cls+va needs valence/arousal" in res.output, res.output

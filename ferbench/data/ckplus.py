@@ -67,7 +67,11 @@ def _find(root: Path, name: str) -> Path | None:
 def _ck48_dir(root: Path) -> Path | None:
     """``root`` or ``root/CK+48`` when it holds (most of) the 7 class folders."""
     for base in (root, root / "CK+48"):
-        if base.is_dir() and len({p.name.lower() for p in base.iterdir() if p.is_dir()} & CK48_FOLDERS) >= 4:
+        if not base.is_dir():
+            continue
+        folders = [p for p in base.iterdir() if p.is_dir() and p.name.lower() in CK48_FOLDERS]
+        # FER2013's Kaggle folders share 4 class names with CK+48: the S###_ file names tell them apart
+        if len(folders) >= 4 and any(SUBJECT.match(f) for d in folders for f in sorted(os.listdir(d))[:5]):
             return base
     return None
 

@@ -68,5 +68,10 @@ def parse_class_map(text: str | None) -> dict[str, str]:
         if "=" not in item:
             raise ValueError(f"--class-map entry {item!r} is not of the form old=new")
         old, new = item.split("=", 1)
+        if new.strip().lower() not in ALIASES:
+            raise ValueError(
+                f"--class-map {item.strip()!r}: {new.strip()!r} is not a known class; map onto one of "
+                + ", ".join(EMOTIONS)
+            )
         pairs[old.strip().lower()] = new.strip().lower()
     return pairs

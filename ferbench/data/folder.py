@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ferbench.data.classes import EMOTIONS
-from ferbench.data.images import Source, list_class_folders
+from ferbench.data.images import IMAGE_EXTS, Source, list_class_folders
 from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptions, run
 from ferbench.data.store import Store
 
@@ -56,7 +56,9 @@ def detect_layout(root: Path) -> str | None:
     dirs = _subdirs(root)
     if any(d.lower() in SPLIT_NAMES for d in dirs):
         return "split"
-    return "flat" if dirs else None
+    # a class folder holds images directly: any folder of folders (e.g. the empty --root's parent) is not one
+    has_images = any(os.path.splitext(f)[1].lower() in IMAGE_EXTS for d in dirs for f in os.listdir(root / d))
+    return "flat" if has_images else None
 
 
 def collect(root: Path, layout: str, opts: PrepareOptions) -> Collected:

@@ -156,6 +156,8 @@ def options(**opts) -> PrepareOptions:
         raise PrepareOptionError(f"--channels {o.channels}: expected 1 (gray) or 3 (RGB)")
     if o.size is not None and not 8 <= o.size <= 1024:
         raise PrepareOptionError(f"--size {o.size}: expected 8..1024 pixels")
+    if o.margin <= -0.5:  # the face box grows by 1 + 2 * margin: at -0.5 it vanishes
+        raise PrepareOptionError(f"--margin {o.margin}: expected more than -0.5 (0.2 grows the box 20% per side)")
     if o.detect not in DETECTORS:
         raise PrepareOptionError(f"--detect {o.detect!r}: expected one of {', '.join(DETECTORS)}")
     if o.on_miss not in ON_MISS:
@@ -164,6 +166,8 @@ def options(**opts) -> PrepareOptions:
         raise PrepareOptionError(f"--label-mode {o.label_mode!r}: expected majority or probability")
     if o.folds is not None and o.folds < 0:
         raise PrepareOptionError(f"--folds {o.folds}: expected 0 (none) or at least 3")
+    if o.seed < 0:  # numpy's generators refuse negative seeds
+        raise PrepareOptionError(f"--seed {o.seed}: expected 0 or more")
     if o.workers is not None and o.workers < 1:
         raise PrepareOptionError(f"--workers {o.workers}: expected at least 1")
     if not 0 < o.val_fraction < 1:
@@ -215,6 +219,8 @@ def find_root(module: ModuleType, root: str | Path) -> tuple[Path, str]:
     layout = module.detect_layout(root)
     if layout:
         return root, layout
+    if root.is_dir() and not any(root.iterdir()):  # nothing downloaded here: its parent is no better guess
+        raise DatasetLayoutError(f"--root {root} is an empty folder; {expected}")
     # the usual mistakes: the parent folder (or grandparent), or one folder too deep
     candidates: list[Path] = []
     if root.is_dir():
@@ -249,10 +255,30 @@ def prepare(
     module = get(name)
     out = Path(out) if out else Path(data_dir) / name
     if name == "synthetic":
+        if root is not None:
+            raise PrepareOptionError("--root does not apply to synthetic (it is generated); leave it out")
         return _prepare_synthetic(module, out, subjects, per_class, options(**opts))
     if root is None:
         raise PrepareOptionError(f"ferbench prepare {name} needs --root PATH: " + " or ".join(module.LAYOUTS))
     return run(module, root, out, **opts)
+
+
+# what a (possibly half-written) store folder may hold; anything else in --out is the user's, never replaced
+_STORE_FILES = {"card.json", "images.npy", "meta.csv", "soft.npy"}
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that is a file or a folder of other things: writing the store replaces it whole."""
+    if out.exists() and not out.is_dir():
+        raise PrepareOptionError(f"--out {out} is a file: pass a new folder for the store (it is created)")
+    if out.is_dir() and not is_prepared(out):
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in _STORE_FILES)
+        if foreign:
+            raise PrepareOptionError(
+                f"--out {out} is a folder that is not a ferbench store (it holds {', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); writing the store would replace it: pass a new or "
+                "empty folder"
+            )
 
 
 def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> PrepareResult:
@@ -267,6 +293,7 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
         o.folds = module.DEFAULT_FOLDS
     root, layout = find_root(module, root)
     out = Path(out)
+    check_out(out)
     source = {"root": str(root.resolve()), "layout": layout}
     if is_prepared(out) and not o.force:
         return PrepareResult(_same_or_raise(out, module.NAME, source, o), already_prepared=True)
@@ -480,6 +507,20 @@ def _subject_check_text(check: dict, has_subjects: bool, folds: int) -> str:
 def _prepare_synthetic(
     module: ModuleType, out: Path, subjects: int, per_class: int, o: PrepareOptions
 ) -> PrepareResult:
+    # the generator draws gray 48-px-style faces itself: every download/cropping option would be ignored
+    unused = [k for k in ("channels", "detect", "detector_model", "margin", "align", "on_miss", "dedupe",
+                          "label_mode", "class_map", "val_fraction", "neutral_frame")
+              if getattr(o, k) != getattr(PrepareOptions(), k)]
+    if unused:
+        raise PrepareOptionError(
+            f"--{unused[0].replace('_', '-')} does not apply to synthetic (it is generated gray); leave it out"
+        )
+    if subjects < 3 or per_class < 1:
+        raise PrepareOptionError(
+            f"--subjects {subjects} --per-class {per_class}: synthetic needs at least 3 subjects (one each "
+            "for train/val/test) and 1 image per class"
+        )
+    check_out(out)
     kind, ratios = parse_split(o.split)
     params = {
         "n_subjects": subjects,
@@ -519,7 +560,13 @@ def list_datasets(data_dir: str | Path = "data") -> list[dict]:
         path = Path(data_dir) / name
         prepared = None
         if is_prepared(path):
-            card = json.loads((path / "card.json").read_text())
+            try:
+                card = json.loads((path / "card.json").read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise StoreError(
+                    f"{path / 'card.json'}: not valid JSON ({err}); rebuild it with "
+                    f"`ferbench prepare {name} ... --force` or delete {path}"
+                ) from None
             prepared = {
                 "path": str(path),
                 "num_images": card.get("num_images"),

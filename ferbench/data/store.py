@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ferbench import __version__
+from ferbench.atomic import dumps
 from ferbench.data.classes import EMOTIONS
 from ferbench.errors import FerbenchError
 
@@ -245,7 +246,7 @@ def write_store(
         meta[list(META_COLUMNS)].to_csv(tmp / "meta.csv", index=False)
         if soft is not None:
             np.save(tmp / "soft.npy", np.asarray(soft, dtype=np.float32))
-        (tmp / "card.json").write_text(json.dumps(full_card, indent=2, default=_json_default) + "\n")
+        (tmp / "card.json").write_text(dumps(full_card))
         if out.exists():
             trash = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, trash)
@@ -257,15 +258,3 @@ def write_store(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return open_store(out)
-
-
-def _json_default(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj)}")

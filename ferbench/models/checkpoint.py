@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from ferbench.atomic import replace_atomically
 from ferbench.errors import FerbenchError
 from ferbench.models.errors import CheckpointError
 from ferbench.models.spec import ModelSpec
@@ -40,9 +41,8 @@ def save_model(model: nn.Module, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={SPEC_KEY: json.dumps(spec.to_dict()), FORMAT_KEY: FORMAT})
-    os.replace(tmp, path)
+    metadata = {SPEC_KEY: json.dumps(spec.to_dict()), FORMAT_KEY: FORMAT}
+    replace_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     return path
 
 

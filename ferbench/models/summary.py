@@ -9,7 +9,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ferbench.models.errors import ModelConfigError
-from ferbench.models.registry import create_model, get_entry, list_models
+from ferbench.models.registry import MIN_IMG_SIZE, create_model, get_entry, list_models
 
 COLUMNS = (
     "name", "family", "params", "macs", "attentions", "activations",
@@ -40,6 +40,11 @@ def zoo_table(
     ``filter`` keeps names or families containing it (or matching it as a glob); models are built one
     at a time, only for the kept rows (the large ones take a second or two each on CPU).
     """
+    # the MACs column runs every model once at this size: keep the CLI's --size/--channels in sane bounds
+    if not MIN_IMG_SIZE <= int(img_size) <= 1024:
+        raise ModelConfigError(f"--size {img_size}: expected {MIN_IMG_SIZE}..1024 pixels")
+    if int(in_chans) not in (1, 3):
+        raise ModelConfigError(f"--channels {in_chans}: expected 1 (gray) or 3 (RGB)")
     rows = []
     for name in list_models():
         entry = get_entry(name)

@@ -68,8 +68,9 @@ def parse_sizes(text: str | None) -> list[int] | None:
         sizes = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise ProbeError(f"--sizes {text!r}: expected comma-separated integers, e.g. 112,48,16") from None
-    if not sizes or min(sizes) < 1:
-        raise ProbeError(f"--sizes {text!r}: every size must be a positive integer")
+    # above 1024 px the up-scaled copies of a test set no longer fit in memory (and nothing is learnt)
+    if not sizes or min(sizes) < 1 or max(sizes) > 1024:
+        raise ProbeError(f"--sizes {text!r}: every size must be an integer in 1..1024")
     return sizes
 
 

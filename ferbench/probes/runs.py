@@ -20,18 +20,24 @@ class ProbeError(FerbenchError):
     """A probe asked of something that is not a finished run (or of bad probe options)."""
 
 
-def find_runs(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]:
+class FoundRuns(list):
+    """The finished run directories, plus ``unfinished``: cells under a root that were skipped."""
+
+    unfinished: list[Path]
+
+
+def find_runs(paths: list[str | Path] | tuple[str | Path, ...]) -> FoundRuns:
     """Finished run directories named by ``paths``: each is a run dir or a root searched recursively.
 
-    Unfinished cells under a root are skipped (a grid may still be running); a path with no finished
-    cell at all is an error naming it.
+    Unfinished cells under a root are skipped (a grid may still be running) and listed in
+    ``.unfinished`` for the CLI to count; a path with no finished cell at all is an error naming it.
     """
+    from ferbench.train.rundir import CONFIG, METRICS, is_finished
     from ferbench.train.rundir import find_runs as finished_under
-    from ferbench.train.rundir import is_finished
 
     if not paths:
         raise ProbeError("no run given: pass run directories or a runs root, e.g. results/runs/demo")
-    found: list[Path] = []
+    found, unfinished = FoundRuns(), []
     for p in map(Path, paths):
         if not p.exists():
             raise ProbeError(f"{p} does not exist: pass a run directory or a runs root (e.g. results/runs/)")
@@ -44,8 +50,11 @@ def find_runs(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]:
                 f"{p} holds no finished run (no metrics.json under it): train one with `ferbench train` first"
             )
         found.extend(below)
+        unfinished += [c.parent for c in sorted(p.rglob(CONFIG)) if not (c.parent / METRICS).is_file()]
     # the same cell named twice (a dir and its root) is probed once
-    return list(dict.fromkeys(found))
+    runs = FoundRuns(dict.fromkeys(found))
+    runs.unfinished = list(dict.fromkeys(unfinished))
+    return runs
 
 
 @dataclass
@@ -88,7 +97,11 @@ class ProbeRun:
 def probe_dir(run_path: Path, cell: str, out: str | Path | None) -> Path:
     """Where a run's probe files go: ``<run>/probes`` or, with ``--out``, ``<out>/<cell id>`` (created)."""
     d = Path(run_path) / "probes" if out is None else Path(out) / cell
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # --out is a file (or under one), or not writable
+        raise ProbeError(f"cannot write probe results to {d} ({err.strerror}); pass --out a writable folder"
+                         ) from None
     return d
 
 

@@ -81,7 +81,8 @@ def match_groups_csv(path: str | Path, meta: pd.DataFrame) -> tuple[pd.Series, d
     """
     path = Path(path)
     if not path.is_file():
-        raise ProbeError(f"--groups {path}: no such file; give a CSV with columns group and index or source")
+        what = "a folder, not a CSV file" if path.is_dir() else "no such file"
+        raise ProbeError(f"--groups {path}: {what}; give a CSV with columns group and index or source")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -127,6 +128,9 @@ def groups_from_meta(meta: pd.DataFrame, column: str) -> pd.Series:
     if column not in meta.columns:
         raise ProbeError(f"--groups-from-meta {column}: the store has no such column "
                          f"(it has {', '.join(meta.columns)})")
+    if pd.api.types.is_float_dtype(meta[column]):
+        raise ProbeError(f"--groups-from-meta {column}: a continuous column (every value its own group); "
+                         "pick a categorical one, e.g. group")
     return meta[column].astype(str).replace({"nan": ""})
 
 
@@ -243,7 +247,19 @@ def subgroups(
         csv_report["matched_not_test"] = int(sum(1 for i in matched_rows if i not in in_test))
     else:
         per_row = groups_from_meta(meta, meta_column)
-    res = subgroup_analysis(labels, logits, per_row.to_numpy()[index], list(r.config["classes"]),
+    test_groups = per_row.to_numpy()[index]
+    option = f"--groups {groups_csv}" if groups_csv is not None else f"--groups-from-meta {meta_column}"
+    if not (test_groups != "").any():
+        why = (f"{csv_report['matched']} of its {csv_report['rows']} rows match store images, "
+               f"{csv_report['matched_not_test']} of those outside the test split; {csv_report['key']!r} must "
+               "give the store's row id or source path, see its meta.csv" if csv_report
+               else "the column is empty for them")
+        raise ProbeError(f"{option}: none of the {len(index)} test images of {run_path} has a group ({why})")
+    named = test_groups[test_groups != ""]
+    if len(named) > 1 and len(set(named.tolist())) == len(named):
+        raise ProbeError(f"{option}: every test image is its own group (an id column?); use a column that "
+                         "groups images, e.g. group")
+    res = subgroup_analysis(labels, logits, test_groups, list(r.config["classes"]),
                             resamples=resamples, seed=seed)
     cell = str(r.config.get("cell", run_path.name))
     res = {"cell": cell, "run": str(run_path),

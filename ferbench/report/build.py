@@ -206,6 +206,8 @@ def build_report(
     """
     fmts = parse_formats(formats)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is a file: pass a folder to write the report into")
     coll = collect(results_dir, filter=filter)
     keys = check_group_by(coll.runs, group_by.split(",") if isinstance(group_by, str) else group_by)
     if len(coll.runs) and metric not in coll.runs.columns:

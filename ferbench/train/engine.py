@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ferbench.atomic import replace_atomically
 from ferbench.data.store import Store
 from ferbench.errors import FerbenchError
 from ferbench.train.augment import augment
@@ -203,9 +203,7 @@ class _State:
 
 
 def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _on_device(store: Store, dev: torch.device) -> dict[str, torch.Tensor | None]:

@@ -31,7 +31,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ferbench.data.store import Store, StoreError, open_store
+from ferbench.atomic import write_json
+from ferbench.data.store import Store, StoreError, is_prepared, open_store
 from ferbench.metrics import classification_metrics, regression_metrics
 from ferbench.train import rundir
 from ferbench.train.engine import _infer, fit, resolve_device
@@ -75,6 +76,18 @@ class GridSpec:
                 raise ConfigError(
                     f"grid {self.name!r} has no {key}; pass --{key} a,b or list them in the grid file"
                 )
+        try:  # --seeds arrives as text from the CLI
+            self.seeds = [int(s) for s in self.seeds]
+        except (TypeError, ValueError):
+            seeds = ",".join(map(str, self.seeds))
+            raise ConfigError(f"--seeds {seeds}: expected integers, e.g. --seeds 0,1") from None
+        if any(s < 0 for s in self.seeds):  # numpy's generators refuse them (and s-1 is an odd cell id)
+            raise ConfigError(f"--seed {min(self.seeds)}: seeds must be 0 or more")
+        for ds in self.datasets:
+            if Path(ds).name != ds or ds in (".", ".."):  # a path: cell ids and run dirs need a plain name
+                p = Path(ds)
+                raise ConfigError(f"--dataset {ds}: give a store name, not a path: "
+                                  f"--data-dir {p.parent} --dataset {p.name}")
         if self.protocol not in PROTOCOLS:
             raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
         TrainConfig.from_dict(self.train).validate()
@@ -89,8 +102,17 @@ class GridSpec:
         if unknown:
             raise ConfigError(f"unknown grid key(s) {unknown}; known: {sorted(known)}")
         d = dict(d)
-        if "seeds" in d:
-            d["seeds"] = [int(s) for s in d["seeds"]]
+        for key, value in d.items():  # a grid file's mistakes, named before anything runs
+            kind = {"datasets": str, "archs": str, "attentions": str, "activations": str, "seeds": int}.get(key)
+            if kind and not (isinstance(value, list) and all(isinstance(v, kind) for v in value)):
+                raise ConfigError(
+                    f"grid key {key} = {value!r}: expected a list of {'integers' if kind is int else 'names'}, e.g. "
+                    + ("seeds = [0, 1]" if kind is int else f'{key} = ["a", "b"]')
+                )
+            if key in ("name", "protocol", "heads") and not isinstance(value, str):
+                raise ConfigError(f"grid key {key} = {value!r}: expected a string")
+            if key in ("train", "model_kwargs", "variants") and not isinstance(value, dict):
+                raise ConfigError(f"grid key {key} = {value!r}: expected a table ([{key}] in TOML)")
         return cls(**d)
 
 
@@ -102,8 +124,8 @@ def load_grid_file(path: str | Path) -> GridSpec:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"grid file {path} does not exist; see benchmarks/grids/ for examples")
-    text = path.read_text()
     try:
+        text = path.read_text()
         if path.suffix == ".toml":
             import tomllib
 
@@ -117,7 +139,10 @@ def load_grid_file(path: str | Path) -> GridSpec:
     except ConfigError:
         raise
     except Exception as err:  # tomllib/yaml parse errors: report the file and the parser's message
-        raise ConfigError(f"grid file {path} is not valid {path.suffix[1:].upper()}: {err}") from None
+        msg = " ".join(str(err).split())  # YAML errors span several lines: keep the message on one
+        raise ConfigError(f"grid file {path} is not valid {path.suffix[1:].upper()}: {msg}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"grid file {path} must be a table of keys (datasets, archs, ...), not a list/value")
     data.setdefault("name", path.stem)
     return GridSpec.from_dict(data)
 
@@ -200,8 +225,13 @@ def split_indices(store: Store, fold: int | None) -> tuple[np.ndarray, np.ndarra
 def expand_cells(spec: GridSpec, data_dir: str | Path) -> list[Cell]:
     """Every cell of the grid, in a stable order; opening each store once to learn its folds."""
     cells = []
+    data_dir = Path(data_dir)
     for ds in spec.datasets:
-        store = open_store(Path(data_dir) / ds)
+        if is_prepared(data_dir) and not is_prepared(data_dir / ds):
+            raise ConfigError(f"--data-dir {data_dir} is itself a store; pass the folder that holds it: "
+                              f"--data-dir {data_dir.parent} --dataset {data_dir.name}")
+        store = open_store(data_dir / ds)
+        check_heads(store, spec.heads)
         folds = range(store.num_folds) if resolve_protocol(store, spec.protocol) == "kfold" else [None]
         for arch in spec.archs:
             for att in spec.attentions:
@@ -212,6 +242,13 @@ def expand_cells(spec: GridSpec, data_dir: str | Path) -> list[Cell]:
     return cells
 
 
+def check_heads(store: Store, heads: str) -> None:
+    """A valence/arousal head needs targets: without them it would train on nothing and report NaN."""
+    if heads == "cls+va" and store.meta["valence"].isna().all():
+        raise ConfigError(f"--heads cls+va needs valence/arousal labels and {store.root} has none "
+                          "(affectnet and synthetic have them); use --heads cls")
+
+
 def resolve_axes(arch: str, attention: str, activation: str) -> tuple[str, str]:
     """Concrete attention/activation names: ``default`` → the registered architecture's own."""
     from ferbench.models import get_entry
@@ -219,6 +256,10 @@ def resolve_axes(arch: str, attention: str, activation: str) -> tuple[str, str]:
     entry = get_entry(arch)
     att = entry.default_attention if attention == "default" else attention.lower()
     act = entry.default_activation if activation == "default" else activation.lower().replace("-", "_")
+    # checked here too so `grid --dry-run` names a bad axis before anything trains
+    for axis, value, accepted in (("attention", att, entry.attentions), ("activation", act, entry.activations)):
+        if value not in accepted:
+            raise ConfigError(f"{arch} does not support {axis} {value!r}; choose one of {', '.join(accepted)}")
     return att, act
 
 
@@ -271,6 +312,7 @@ def train_cell(
     if rundir.is_finished(run_dir):
         return run_dir
     store = open_store(Path(data_dir) / dataset)
+    check_heads(store, heads)
     proto = resolve_protocol(store, protocol)
     if proto == "kfold" and fold is None:
         raise ConfigError(
@@ -324,7 +366,7 @@ def train_cell(
                 f"{run_dir} holds an interrupted run with a different configuration; delete "
                 f"{state} to restart it with the new options, or use another --out"
             )
-    rundir.write_json(run_dir / rundir.CONFIG, config)
+    write_json(run_dir / rundir.CONFIG, config)
 
     def epoch_done(record: dict, history: list[dict]) -> None:
         rundir.write_history(run_dir, history)
@@ -363,7 +405,7 @@ def train_cell(
             "resumed_from_epoch": result.resumed_from,
         }
     )
-    rundir.write_json(run_dir / rundir.METRICS, metrics)  # last: marks the cell finished
+    write_json(run_dir / rundir.METRICS, metrics)  # last: marks the cell finished
     state.unlink(missing_ok=True)
     for leftover in run_dir.glob("*.tmp-*"):  # temporaries of a process killed mid-write
         leftover.unlink(missing_ok=True)
@@ -430,13 +472,19 @@ def run_grid(
     spec = spec if spec is not None else GridSpec.from_dict(kwargs)
     spec.validate()
     out = Path(out) if out is not None else Path("results/runs") / spec.name
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ConfigError(f"--out {out}: {blocker} is a file; pass a folder for the run directories")
     cells = filter_cells(expand_cells(spec, data_dir), filter)
     if folds is not None:
         if any(c.fold is None for c in cells):
             raise ConfigError(
                 "--fold only applies to k-fold protocols; this store uses its fixed split (drop --fold)"
             )
+        n_folds = len({c.fold for c in cells})
         cells = [c for c in cells if c.fold in folds]
+        if not cells and n_folds:
+            raise ConfigError(f"--fold {folds[0]}: the store has {n_folds} folds; pass --fold 0..{n_folds - 1}")
     if not cells:
         raise ConfigError(f"--filter {filter!r} matches none of the grid's cells; try `--dry-run` without it")
     todo = [c for c in cells if not rundir.is_finished(out / c.id)]
@@ -531,6 +579,8 @@ def plan(
     spec.validate()
     out = Path(out) if out is not None else Path("results/runs") / spec.name
     cells = filter_cells(expand_cells(spec, data_dir), filter)
+    if not cells:
+        raise ConfigError(f"--filter {filter!r} matches none of the grid's cells; try `--dry-run` without it")
     est = estimate_seconds(cells, spec, out, Path(data_dir), device)
     rows, total = [], 0.0
     for c in cells:

@@ -22,6 +22,29 @@ class ConfigError(FerbenchError):
     """An invalid training option; the message names the option and the accepted values."""
 
 
+_SCALARS = {"int": int, "float": (int, float), "str": str, "bool": bool, "None": type(None)}
+
+
+def _check_types(cls, d: dict, where: str) -> None:
+    """Unknown keys and wrongly typed values of a grid file's tables, named before anything runs."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} options must be a table of key = value, got {d!r}")
+    known = {f.name: str(f.type) for f in fields(cls)}
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
+    for key, value in d.items():
+        names = [t.strip() for t in known[key].split("|")]
+        if not all(n in _SCALARS for n in names):
+            continue  # structured values (augment, erase_area) are checked by their own class
+        ok = any(isinstance(value, _SCALARS[n]) for n in names)
+        if isinstance(value, bool) and "bool" not in names:
+            ok = False  # bool is an int to Python, never to the user
+        if not ok:
+            hint = " (YAML reads 1e-3 as text: write 1.0e-3)" if "float" in names and isinstance(value, str) else ""
+            raise ConfigError(f"{where} option {key} = {value!r}: expected {' or '.join(names)}{hint}")
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 30
@@ -57,13 +80,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
+        _check_types(cls, d, "training")
         d = dict(d)
         if isinstance(d.get("augment"), dict):
+            _check_types(AugmentConfig, d["augment"], "augment")
             d["augment"] = AugmentConfig.from_dict(d["augment"])
+        elif "augment" in d and not isinstance(d["augment"], AugmentConfig):
+            raise ConfigError(f"training option augment = {d['augment']!r}: expected a table of strengths")
         return cls(**d)
 
     def validate(self) -> None:
@@ -77,8 +100,10 @@ class TrainConfig:
             raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.size is not None and self.size < 8:
-            raise ConfigError(f"--size must be at least 8 pixels, got {self.size}")
+        if self.size is not None and not 8 <= self.size <= 1024:
+            raise ConfigError(f"--size must be 8..1024 pixels, got {self.size}")
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be positive, got {self.lr}")
 
     def resolve(self, *, store_size: int, store_channels: int, device_type: str, n_train: int) -> TrainConfig:
         """A copy with every ``None``/``auto`` replaced by the value the run will actually use."""

@@ -10,7 +10,6 @@ cell finished. While a cell trains, ``last.pt`` holds the resumable state; it is
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ferbench import __version__
+from ferbench.atomic import json_default, replace_atomically, write_text
 from ferbench.errors import FerbenchError
 
 CONFIG, HISTORY, MODEL, LOGITS, METRICS, STATE = (
@@ -49,40 +49,13 @@ def is_finished(path: str | Path) -> bool:
     return (Path(path) / METRICS).is_file()
 
 
-def _json_default(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj)}")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary sibling and ``os.replace``: readers see the old file or the new, never half."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, obj: dict) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
-
-
 def write_history(run_dir: Path, history: list[dict]) -> None:
     """Rewrite the whole history each epoch (tiny) so it always matches the resumable state."""
-    write_text_atomic(
-        run_dir / HISTORY, "".join(json.dumps(r, default=_json_default) + "\n" for r in history)
-    )
+    write_text(run_dir / HISTORY, "".join(json.dumps(r, default=json_default) + "\n" for r in history))
 
 
 def write_logits(run_dir: Path, **arrays: np.ndarray) -> None:
-    tmp = run_dir / f".logits.tmp-{os.getpid()}.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, run_dir / LOGITS)
+    replace_atomically(run_dir / LOGITS, lambda tmp: np.savez(tmp, **arrays))
 
 
 def environment(device: str) -> dict:
