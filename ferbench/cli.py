@@ -41,7 +41,7 @@ app = typer.Typer(
 
 DATA_DIR = typer.Option(Path("data"), "--data-dir", help="Where prepared stores live.")
 DEVICE = typer.Option("auto", "--device", help="auto | cpu | cuda")
-SEED = typer.Option(0, "--seed", help="Random seed.")
+SEED = typer.Option(0, "--seed", min=0, help="Random seed (>= 0).")
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -57,9 +57,14 @@ _SCHED = typer.Option(None, "--scheduler", help="cosine | step | cosine_restarts
 _SIZE = typer.Option(None, "--size", help="Input side in px (default: the store's, >= the arch's native).")
 _CHANNELS = typer.Option(None, "--channels", help="1 (gray) or 3 (RGB) (default: the store's).")
 _COMPILE = typer.Option(None, "--compile/--no-compile", help="torch.compile the model (default off).")
-_NAME = typer.Option(None, "--name", help="Grid name: runs go to results/runs/<name>/ (default 'default').")
-_RUNS_OUT = typer.Option(None, "--out", help="Runs root (default results/runs/<name>).")
+_NAME = typer.Option(None, "--name", help="Grid name: runs go to results/runs/NAME/ (default 'default').")
+_RUNS_OUT = typer.Option(None, "--out", help="Runs root (default results/runs/NAME).")
 _QUIET = typer.Option(False, "--quiet", help="No progress bars.")
+_PRETRAINED = typer.Option(
+    None, "--pretrained", exists=True, dir_okay=False,
+    help="Start from this local checkpoint (a ferbench .safetensors or timm weights); nothing is downloaded. "
+         "Use --name to keep such runs apart from runs trained from scratch.",
+)
 
 
 def _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_) -> dict:
@@ -81,13 +86,20 @@ def _resumable_run(fn, **kwargs):
 def _print_runs(run_dirs) -> None:
     from rich.table import Column, Table
 
-    from ferbench.train.grid import summarize
+    from ferbench.train.grid import summarize, summarize_cells
 
     table = Table(Column("cell", no_wrap=True), "n test", "accuracy", "macro-F1", "epochs (best)", "train s")
     for r in summarize(run_dirs):
         table.add_row(r["cell"], str(r["n_test"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
                       f"{r['epochs']} ({r['best_epoch']})", f"{r['seconds']:.1f}")
     console.print(table)
+    pooled = [r for r in summarize_cells(run_dirs) if r["n"] > 1]
+    if pooled:
+        table = Table(Column("model (over seeds × folds)", no_wrap=True), "n", "accuracy", "macro-F1")
+        for r in pooled:
+            table.add_row(r["model"], str(r["n"]), f"{r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}",
+                          f"{r['macro_f1_mean']:.4f} ± {r['macro_f1_std']:.4f}")
+        console.print(table)
 
 
 @app.command("train")
@@ -103,7 +115,7 @@ def train_cmd(
     epochs: int = _EPOCHS, batch_size: int = _BATCH, lr: float = _LR, optimizer: str = _OPTIM,
     scheduler: str = _SCHED, size: int = _SIZE, channels: int = _CHANNELS, compile_: bool = _COMPILE,
     name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
-    quiet: bool = _QUIET,
+    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET,
 ):
     """Train one cell (every fold of it for k-fold stores) and write its run directory.
 
@@ -114,12 +126,15 @@ def train_cmd(
         ferbench train --dataset synthetic --arch resnet_tiny --epochs 5 --device cpu
 
         ferbench train --dataset ckplus --arch resnet50 --attention cbam --activation elu --fold 3
+
+        ferbench train --dataset fer2013 --arch resnet18 --pretrained resnet18_weights.safetensors --name ft
     """
     from ferbench.train.grid import GridSpec, run_grid
 
     train = _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_)
     spec = GridSpec(name=name or "default", datasets=[dataset], archs=[arch], attentions=[attention],
-                    activations=[activation], seeds=[seed], protocol=protocol, heads=heads, train=train)
+                    activations=[activation], seeds=[seed], protocol=protocol, heads=heads, train=train,
+                    model_kwargs={"pretrained": str(pretrained)} if pretrained else {})
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
                           console=console, folds=None if fold is None else [fold])
     _print_runs(runs)
@@ -144,7 +159,7 @@ def grid_cmd(
     name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
     dry_run: bool = typer.Option(False, "--dry-run", help="List cells and an estimated time; train nothing."),
     filter_: str = typer.Option(None, "--filter", help="Only cells whose id matches these globs (a,b)."),
-    quiet: bool = _QUIET,
+    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET,
 ):
     """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
 
@@ -171,6 +186,8 @@ def grid_cmd(
             setattr(spec, key, value)
     spec.train.update(_train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels,
                                        compile_))
+    if pretrained:
+        spec.model_kwargs["pretrained"] = str(pretrained)
     if dry_run:
         rows, total = plan(spec, out=out, data_dir=data_dir, device=device, filter=filter_)
         table = Table("cell", "status", "est. time")

@@ -95,7 +95,7 @@ def test_qa_prepare_mistakes_exit_2_naming_the_option(tmp_path):
     fails(["ckplus", "--root", str(ck), "--margin", "-1"], "--margin")
     fails(["synthetic", "--subjects", "2"], "--subjects 2", "at least 3 subjects")
     fails(["synthetic", "--per-class", "0"], "--per-class 0")
-    fails(["synthetic", "--seed", "-1"], "--seed -1")
+    fails(["synthetic", "--seed", "-1"], "--seed")
     fails(["synthetic", "--channels", "3"], "--channels does not apply to synthetic")
     fails(["synthetic", "--detect", "haar"], "--detect does not apply to synthetic")
     fails(["synthetic", "--root", str(ck)], "--root does not apply to synthetic")

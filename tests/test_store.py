@@ -72,3 +72,25 @@ def test_card_is_plain_json(tmp_path):
     write_store(tmp_path / "s", images, meta, {"name": "tiny", "classes": ["neutral", "happiness", "anger"]})
     card = json.loads((tmp_path / "s" / "card.json").read_text())
     assert card["num_images"] == 12 and card["channels"] == 1 and card["size"] == [8, 8]
+
+
+def test_never_writes_over_a_file_or_a_foreign_folder(tmp_path):
+    images, meta = _tiny()
+    card = {"name": "tiny", "classes": ["neutral", "happiness", "anger"]}
+    (tmp_path / "afile").write_text("precious")
+    with pytest.raises(StoreError, match="is a file"):
+        write_store(tmp_path / "afile", images, meta, card)
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "thesis.tex").write_text("precious")
+    with pytest.raises(StoreError, match="not a ferbench store"):
+        write_store(tmp_path / "thesis", images, meta, card, force=True)
+    assert (tmp_path / "afile").read_text() == "precious"
+    assert (tmp_path / "thesis" / "thesis.tex").read_text() == "precious"
+
+
+def test_damaged_store_is_one_clear_error(tmp_path):
+    images, meta = _tiny()
+    write_store(tmp_path / "s", images, meta, {"name": "tiny", "classes": ["neutral", "happiness", "anger"]})
+    (tmp_path / "s" / "card.json").write_text("{not json")
+    with pytest.raises(StoreError, match="damaged"):
+        open_store(tmp_path / "s")

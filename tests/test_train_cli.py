@@ -85,3 +85,23 @@ def test_dataset_as_path_and_va_head_without_targets_exit_2(synthetic_store, tmp
     res = runner.invoke(app, ["grid", "--datasets", "nova", "--archs", "vgg_tiny", "--heads", "cls+va",
                               "--dry-run", "--data-dir", str(tmp_path / "data")])
     assert res.exit_code == 2 and "--heads cls+va needs valence/arousal" in res.output, res.output
+
+
+def test_pretrained_starts_from_a_checkpoint_and_refuses_another_models(tmp_path, synthetic_store):
+    from ferbench.cli import app
+
+    data_dir = synthetic_store.root.parent
+    base = ["train", "--dataset", "synthetic", "--epochs", "1", "--device", "cpu", "--data-dir", str(data_dir),
+            "--quiet"]
+    first = CliRunner().invoke(app, [*base, "--arch", "vgg_tiny", "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    weights = next((tmp_path / "a").rglob("model.safetensors"))
+    tuned = CliRunner().invoke(app, [*base, "--arch", "vgg_tiny", "--out", str(tmp_path / "b"),
+                                     "--pretrained", str(weights)])
+    assert tuned.exit_code == 0, tuned.output
+    config = json.loads(next((tmp_path / "b").rglob("config.json")).read_text())
+    assert config["pretrained"] == str(weights)
+    other = CliRunner().invoke(app, [*base, "--arch", "resnet_tiny", "--out", str(tmp_path / "c"),
+                                     "--pretrained", str(weights)])
+    assert other.exit_code == 2 and "Traceback" not in other.output
+    assert str(weights.name) in other.output

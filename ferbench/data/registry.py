@@ -36,6 +36,7 @@ from ferbench.data.splits import parse_split, subject_folds, subject_split
 from ferbench.data.store import (
     Store,
     StoreError,
+    check_destination,
     content_hash,
     is_prepared,
     leakage_check,
@@ -264,23 +265,6 @@ def prepare(
 
 
 # what a (possibly half-written) store folder may hold; anything else in --out is the user's, never replaced
-_STORE_FILES = {"card.json", "images.npy", "meta.csv", "soft.npy"}
-
-
-def check_out(out: Path) -> None:
-    """Refuse an ``--out`` that is a file or a folder of other things: writing the store replaces it whole."""
-    if out.exists() and not out.is_dir():
-        raise PrepareOptionError(f"--out {out} is a file: pass a new folder for the store (it is created)")
-    if out.is_dir() and not is_prepared(out):
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in _STORE_FILES)
-        if foreign:
-            raise PrepareOptionError(
-                f"--out {out} is a folder that is not a ferbench store (it holds {', '.join(foreign[:3])}"
-                f"{', ...' if len(foreign) > 3 else ''}); writing the store would replace it: pass a new or "
-                "empty folder"
-            )
-
-
 def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> PrepareResult:
     """The shared pipeline (module docstring) for one dataset module."""
     o = options(**opts)
@@ -293,7 +277,7 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
         o.folds = module.DEFAULT_FOLDS
     root, layout = find_root(module, root)
     out = Path(out)
-    check_out(out)
+    check_destination(out)
     source = {"root": str(root.resolve()), "layout": layout}
     if is_prepared(out) and not o.force:
         return PrepareResult(_same_or_raise(out, module.NAME, source, o), already_prepared=True)
@@ -520,7 +504,7 @@ def _prepare_synthetic(
             f"--subjects {subjects} --per-class {per_class}: synthetic needs at least 3 subjects (one each "
             "for train/val/test) and 1 image per class"
         )
-    check_out(out)
+    check_destination(out)
     kind, ratios = parse_split(o.split)
     params = {
         "n_subjects": subjects,

@@ -143,12 +143,19 @@ def open_store(path: str | Path) -> Store:
         )
     if not is_prepared(root):
         raise StoreError(f"{root} is not a finished store (no card.json): re-run `ferbench prepare ... --force`")
-    card = json.loads((root / "card.json").read_text())
-    if card.get("format") != FORMAT_VERSION:
-        raise StoreError(f"{root}: store format {card.get('format')} != {FORMAT_VERSION}; re-run prepare --force")
-    images = np.load(root / "images.npy", mmap_mode="r")
-    meta = pd.read_csv(root / "meta.csv", dtype=_META_DTYPES, keep_default_na=False,
-                       na_values={"valence": [""], "arousal": [""]})
+    try:
+        card = json.loads((root / "card.json").read_text())
+        if card.get("format") != FORMAT_VERSION:
+            found = card.get("format")
+            raise StoreError(f"{root}: store format {found} != {FORMAT_VERSION}; re-run prepare --force")
+        images = np.load(root / "images.npy", mmap_mode="r")
+        meta = pd.read_csv(root / "meta.csv", dtype=_META_DTYPES, keep_default_na=False,
+                           na_values={"valence": [""], "arousal": [""]})
+    except (OSError, ValueError, AttributeError, pd.errors.ParserError) as err:
+        # a store damaged after it was written (truncated copy, hand-edited card): say which and how to mend
+        raise StoreError(
+            f"{root} is damaged ({type(err).__name__}: {err}); re-run `ferbench prepare ... --force`"
+        ) from None
     if len(meta) != len(images):
         raise StoreError(f"{root}: meta.csv has {len(meta)} rows but images.npy {len(images)}; re-run prepare --force")
     soft = np.load(root / "soft.npy", mmap_mode="r") if (root / "soft.npy").is_file() else None
@@ -191,6 +198,28 @@ def leakage_check(meta: pd.DataFrame) -> dict:
     return report
 
 
+STORE_FILES = frozenset({"card.json", "images.npy", "meta.csv", "soft.npy"})
+
+
+def check_destination(out: str | Path) -> None:
+    """Refuse to write a store over a file or over a folder holding anything but a store.
+
+    Writing replaces the folder whole, so anything else in it would be deleted. Called by
+    :func:`write_store` and, before any slow reading, by ``prepare``.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"--out {out} is a file: pass a new folder for the store (it is created)")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in STORE_FILES)
+        if foreign:
+            listed = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise StoreError(
+                f"--out {out} is a folder that is not a ferbench store (it holds {listed}); writing the store "
+                "would replace it: pass a new or empty folder"
+            )
+
+
 def write_store(
     out: str | Path,
     images: np.ndarray,
@@ -206,6 +235,7 @@ def write_store(
     Raises :class:`StoreError` if ``out`` is already prepared and ``force`` is false.
     """
     out = Path(out)
+    check_destination(out)
     if is_prepared(out) and not force:
         raise StoreError(f"{out} is already prepared; pass --force to rebuild it")
     if images.dtype != np.uint8 or images.ndim not in (3, 4):

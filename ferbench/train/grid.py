@@ -351,6 +351,7 @@ def train_cell(
         "fold": fold,
         "protocol": proto,
         "model": model.spec.to_dict(),
+        "pretrained": (model_kwargs or {}).get("pretrained"),
         "train": cfg.to_dict(),
         "classes": store.classes,
         "n": {"train": len(tr), "val": len(va), "test": len(te)},
@@ -560,6 +561,22 @@ def summarize(run_dirs: list[Path]) -> list[dict]:
                     "seconds": m["train_seconds"],
                 }
             )
+    return rows
+
+
+def summarize_cells(run_dirs: list[Path]) -> list[dict]:
+    """Runs pooled per model (dataset/arch-attention-activation) over seeds and folds: mean, sample std, n."""
+    pooled: dict[str, list[dict]] = {}
+    for r in summarize(run_dirs):
+        pooled.setdefault("/".join(r["cell"].split("/")[:2]), []).append(r)
+    rows = []
+    for model, runs in pooled.items():
+        row = {"model": model, "n": len(runs)}
+        for key in ("accuracy", "macro_f1"):
+            values = np.array([r[key] for r in runs], dtype=float)
+            row[f"{key}_mean"] = float(values.mean())
+            row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        rows.append(row)
     return rows
 
 

@@ -135,11 +135,12 @@ def load_run(path: str | Path) -> Run:
         raise RunError(
             f"{path} has not finished training (no {METRICS}); re-run the same `ferbench grid` to resume it"
         )
-    return Run(
-        path=path,
-        config=json.loads((path / CONFIG).read_text()),
-        metrics=json.loads((path / METRICS).read_text()),
-    )
+    try:
+        config = json.loads((path / CONFIG).read_text())
+        metrics = json.loads((path / METRICS).read_text())
+    except (OSError, ValueError) as err:
+        raise RunError(f"{path} is damaged ({type(err).__name__}: {err}); delete it and re-run its training") from None
+    return Run(path=path, config=config, metrics=metrics)
 
 
 def find_runs(root: str | Path) -> list[Path]:
