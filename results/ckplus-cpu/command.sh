@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Real-data run behind results/ckplus-cpu/: CK+48, 10 subject-independent folds, on this repo's CPU-only
-# development machine (2 cores). Tiny architectures because a CPU cannot train VGG/ResNet-50 x 10 folds here.
+# development machine (2 cores, no GPU), each grid with OMP_NUM_THREADS=1. Mostly tiny architectures: a CPU cannot
+# train the documents' VGG/ResNet-50 grid x 10 folds in a session; ResNet-18 is the one full-size model run.
 set -euo pipefail
 ferbench prepare ckplus --root ../shared/datasets/ckplus
 ferbench grid --name ckplus-cpu --datasets ckplus --archs vgg_tiny,resnet_tiny \
   --attentions none,se,eca,cbam --activations elu --seeds 0 --device cpu --out results/ckplus-cpu/runs
+# one real architecture of the first document, with and without CBAM (about 2 min per fold on one core)
+ferbench grid --name ckplus-cpu --datasets ckplus --archs resnet18 --attentions none,cbam --activations elu \
+  --seeds 0 --device cpu --out results/ckplus-cpu/runs
 ferbench report results/ckplus-cpu/runs --format markdown,latex,csv --out results/ckplus-cpu/report
