@@ -149,3 +149,17 @@ def test_malformed_grid_files_exit_2_in_one_line(tmp_path, name, text, words):
     assert res.exit_code == 2, res.output
     assert words in res.output and "Traceback" not in res.output
     assert len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_folds_pool_into_mean_std_with_n(synthetic_store, tmp_path):
+    import json
+
+    from ferbench.train.grid import summarize_cells
+
+    data = synthetic_store.root.parent
+    runs = run_grid(_spec(protocol="kfold"), out=tmp_path, data_dir=data, device="cpu", quiet=True, folds=[0, 1])
+    (pooled,) = summarize_cells(runs)
+    accs = [json.loads((r / "metrics.json").read_text())["accuracy"] for r in runs]
+    assert pooled["model"] == "synthetic/vgg_tiny-none-relu" and pooled["n"] == 2
+    assert pooled["accuracy_mean"] == pytest.approx(sum(accs) / 2)
+    assert pooled["accuracy_std"] == pytest.approx(abs(accs[0] - accs[1]) / 2**0.5)

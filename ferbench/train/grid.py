@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from rich.console import Console
 from rich.progress import (
@@ -565,19 +566,20 @@ def summarize(run_dirs: list[Path]) -> list[dict]:
 
 
 def summarize_cells(run_dirs: list[Path]) -> list[dict]:
-    """Runs pooled per model (dataset/arch-attention-activation) over seeds and folds: mean, sample std, n."""
-    pooled: dict[str, list[dict]] = {}
-    for r in summarize(run_dirs):
-        pooled.setdefault("/".join(r["cell"].split("/")[:2]), []).append(r)
-    rows = []
-    for model, runs in pooled.items():
-        row = {"model": model, "n": len(runs)}
-        for key in ("accuracy", "macro_f1"):
-            values = np.array([r[key] for r in runs], dtype=float)
-            row[f"{key}_mean"] = float(values.mean())
-            row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-        rows.append(row)
-    return rows
+    """Runs pooled per model (dataset/arch-attention-activation) over seeds and folds: mean, sample std, n.
+
+    The pooling is the report's (:func:`ferbench.report.collect.aggregate`), so the grid's closing table
+    and the report agree.
+    """
+    from ferbench.report.collect import aggregate
+
+    rows = summarize(run_dirs)
+    if not rows:
+        return []
+    runs = pd.DataFrame(rows).assign(model=lambda d: d["cell"].str.split("/").str[:2].str.join("/"),
+                                     run_id=lambda d: d["cell"])
+    pooled = aggregate(runs, ["model"], ["accuracy", "macro_f1"])
+    return pooled.drop(columns="run_ids").to_dict("records")
 
 
 def _fmt_seconds(s: float) -> str:
