@@ -17,7 +17,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ferbench.report.collect import Collection
+from ferbench.report.collect import SCALAR_METRICS, Collection
 
 REPORTED_CSV = "reported.csv"
 COLUMNS = (
@@ -47,13 +47,7 @@ COLUMNS = (
 SELECTORS = ("dataset", "arch", "attention", "activation", "heads")
 # Metrics read straight from one column of the runs table.
 RUN_COLUMNS = {
-    "accuracy",
-    "balanced_accuracy",
-    "macro_f1",
-    "kappa",
-    "krippendorff_alpha",
-    "roc_auc",
-    "pr_auc",
+    *SCALAR_METRICS,
     "n_test",
     "params",
     "best_epoch",
