@@ -160,10 +160,17 @@ def grid_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="List cells and an estimated time; train nothing."),
     filter_: str = typer.Option(None, "--filter", help="Only cells whose id matches these globs (a,b)."),
     pretrained: Path = _PRETRAINED, quiet: bool = _QUIET,
+    executor: str = typer.Option("local", "--executor", help="local (one cell after another) | ray (a task per cell)."),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="ray: 'auto' or ray://HOST:10001 joins a cluster [default: a local instance]."),
+    gpus_per_cell: float = typer.Option(
+        None, "--gpus-per-cell", help="ray: GPUs per cell; 0.25 packs 4 per GPU [default: 1 if any GPU, else 0]."),
+    cpus_per_cell: float = typer.Option(1.0, "--cpus-per-cell", help="ray: CPU cores per cell."),
 ):
     """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
 
     Finished cells (metrics.json present) are skipped; an interrupted cell resumes from its last epoch.
+    With --executor ray every node must see --data-dir and --out at the same path (a shared filesystem).
 
     **Examples**
 
@@ -172,6 +179,8 @@ def grid_cmd(
         ferbench grid --grid benchmarks/grids/doc1.toml --dry-run
 
         ferbench grid --grid benchmarks/grids/doc1.toml --filter "fer2013/resnet50-*"
+
+        ferbench grid --grid benchmarks/grids/doc1.toml --executor ray --ray-address auto --gpus-per-cell 0.5
     """
     from rich.table import Table
 
@@ -197,8 +206,9 @@ def grid_cmd(
         todo = sum(r["status"] != "done" for r in rows)
         console.print(f"{len(rows)} cells, {todo} to train, estimated {total} (rough upper bound)")
         return
+    ray_options = {"address": ray_address, "gpus_per_cell": gpus_per_cell, "cpus_per_cell": cpus_per_cell}
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
-                          console=console, filter=filter_)
+                          console=console, filter=filter_, executor=executor, ray_options=ray_options)
     _print_runs(runs)
 
 

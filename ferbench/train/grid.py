@@ -40,6 +40,7 @@ from ferbench.train.engine import _infer, fit, resolve_device
 from ferbench.train.recipe import ConfigError, TrainConfig
 
 PROTOCOLS = ("auto", "split", "kfold")
+EXECUTORS = ("local", "ray")
 # Throughput assumed by --dry-run when no finished run of the arch exists yet (deliberately rough).
 _GUESS_IMG_PER_S = {"cpu": 300.0, "cuda": 20000.0}
 
@@ -465,12 +466,18 @@ def run_grid(
     folds: list[int] | None = None,
     console: Console | None = None,
     command: str | None = None,
+    executor: str = "local",
+    ray_options: dict | None = None,
     **kwargs,
 ) -> list[Path]:
     """Train every unfinished cell of ``spec`` (or of ``GridSpec(**kwargs)``); returns all its run dirs.
 
     ``out`` defaults to ``results/runs/<spec.name>``. Finished cells are skipped, interrupted ones resume.
+    ``executor="local"`` trains the cells one after another in this process; ``"ray"`` hands each to a
+    Ray task (:func:`ferbench.train.cluster.run_on_ray`, whose keywords ``ray_options`` holds).
     """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     spec = spec if spec is not None else GridSpec.from_dict(kwargs)
     spec.validate()
     out = Path(out) if out is not None else Path("results/runs") / spec.name
@@ -499,50 +506,41 @@ def run_grid(
         out=out,
         data_dir=data_dir,
         device=device,
-        command=command,
+        command=command or shlex.join(sys.argv),  # the driver's command, also for cells trained elsewhere
     )
+    jobs = []
+    for c in todo:
+        base, model_kwargs = spec.model_of(c.arch)
+        jobs.append((c, dict(dataset=c.dataset, arch=c.arch, attention=c.attention, activation=c.activation,
+                             seed=c.seed, fold=c.fold, base_arch=base, model_kwargs=model_kwargs, **kw)))
     bar = _progress(console) if not quiet else None
     with bar or contextlib.nullcontext():
         grid_task = bar and bar.add_task(f"grid {spec.name} ({len(cells) - len(todo)} done before)",
                                          total=len(todo), info="")  # fmt: skip
-        for c in todo:
+        if executor == "ray":
+            from ferbench.train.cluster import run_on_ray
+
+            run_on_ray(jobs, bar=bar, grid_task=grid_task, epochs=epochs, **(ray_options or {}))
+            return run_dirs
+        for c, job in jobs:
             show = None
             if bar is not None:
                 ep_task = bar.add_task(f"  {c.id}", total=epochs, info="")
 
                 def show(record: dict, history: list[dict], task=ep_task) -> None:
-                    info = (f"loss {record['train_loss']:.3f} acc {record['train_acc']:.3f} "
-                            f"val {record['val_acc']:.3f} {record['img_per_s']:,.0f} img/s")  # fmt: skip
-                    bar.update(task, completed=len(history), info=info)
+                    bar.update(task, completed=len(history), info=epoch_info(record))
 
-            base, kwargs = spec.model_of(c.arch)
-            train_cell(c.dataset, c.arch, c.attention, c.activation, c.seed, c.fold, base_arch=base,
-                       model_kwargs=kwargs, on_epoch=show, **kw)  # fmt: skip
+            train_cell(**job, on_epoch=show)
             if bar is not None:
                 bar.update(ep_task, visible=False)
                 bar.advance(grid_task)
     return run_dirs
-    with _progress(console) as bar:
-        grid_task = bar.add_task(
-            f"grid {spec.name} ({len(cells) - len(todo)} done before)", total=len(todo), info=""
-        )
-        for c in todo:
-            ep_task = bar.add_task(f"  {c.id}", total=epochs, info="")
 
-            def show(record: dict, history: list[dict], task=ep_task) -> None:
-                bar.update(
-                    task,
-                    completed=len(history),
-                    info=(
-                        f"loss {record['train_loss']:.3f} acc {record['train_acc']:.3f} "
-                        f"val {record['val_acc']:.3f} {record['img_per_s']:,.0f} img/s"
-                    ),
-                )
 
-            train_cell(c.dataset, c.arch, c.attention, c.activation, c.seed, c.fold, on_epoch=show, **kw)
-            bar.update(ep_task, completed=epochs, visible=False)
-            bar.advance(grid_task)
-    return run_dirs
+def epoch_info(record: dict) -> str:
+    """The epoch bar's text: train loss/accuracy, validation accuracy and throughput."""
+    return (f"loss {record['train_loss']:.3f} acc {record['train_acc']:.3f} "
+            f"val {record['val_acc']:.3f} {record['img_per_s']:,.0f} img/s")  # fmt: skip
 
 
 def summarize(run_dirs: list[Path]) -> list[dict]:

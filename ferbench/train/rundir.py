@@ -85,6 +85,7 @@ def environment(device: str) -> dict:
         "timm": timm.__version__,
         "ferbench": __version__,
         "platform": platform.platform(),
+        "host": platform.node(),  # which node trained it, on a Ray cluster
         "device": dev_name,
         "git_commit": commit,
     }
