@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from ferbench.report import ReportError, build_report, collect, compare, load_reported
-from ferbench.report.tables import grid_tables, latex_text, resize_tables, subgroup_tables
+from ferbench.report.tables import gain_tables, grid_tables, latex_text, resize_tables, subgroup_tables
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -263,6 +263,28 @@ def test_grid_table_layout_bold_gain_and_n(tmp_path):
     assert d["CK+ Accuracy"][1] == "**87.50 ± 3.54% (↑ 7.50%) (n=2)**"  # best in bold, gain vs no attention
     assert d["JAFFE Accuracy"][0] == "75.00% (n=1)" and d["JAFFE Accuracy"][1] == "no run"
     assert "ELU" in t.title
+
+
+def test_gain_table_pairs_runs_by_seed_and_fold(tmp_path):
+    from scipy import stats
+
+    base, att = [0.80, 0.70, 0.90, 0.60], [0.83, 0.71, 0.95, 0.60]
+    for f, (b, a) in enumerate(zip(base, att, strict=True)):
+        make_run(tmp_path, "ckplus", "vgg19", "none", fold=f, accuracy=b)
+        make_run(tmp_path, "ckplus", "vgg19", "cbam", fold=f, accuracy=a)
+    make_run(tmp_path, "ckplus", "vgg19", "se", fold=0, accuracy=0.9)  # one pair: no interval
+    make_run(tmp_path, "jaffe", "vgg19", "cbam", accuracy=0.9)  # no run without attention: not paired
+    coll = collect(tmp_path)
+    (t,) = gain_tables(coll)
+    rows = t.display.set_index("Model")
+    assert list(rows.index) == ["VGG-19 + SEN-Net", "VGG-19 + CBAM"] and set(rows["Dataset"]) == {"CK+"}
+    cbam = rows.loc["VGG-19 + CBAM"]
+    ck = coll.runs[coll.runs["dataset"] == "ckplus"].set_index(["attention", "fold"])["accuracy"]
+    diffs = [100 * (ck["cbam", f] - ck["none", f]) for f in range(4)]  # about 3, 1, 5, 0 points
+    lo, hi = stats.ttest_1samp(diffs, 0).confidence_interval(0.95)
+    assert cbam["pairs"] == "4" and cbam["Δ Accuracy (points)"] == f"{np.mean(diffs):+.2f}"
+    assert cbam["95% CI"] == f"[{lo:+.2f}, {hi:+.2f}]" and lo < 0 < hi
+    assert rows.loc["VGG-19 + SEN-Net", "95% CI"] == "–" and rows.loc["VGG-19 + SEN-Net", "pairs"] == "1"
 
 
 def test_compare_puts_ferbench_beside_the_reported_number(tmp_path):

@@ -183,6 +183,67 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
     return tables
 
 
+def gain_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
+    """Attention gains paired run by run: each attention run minus the run without attention that shares
+    its dataset, architecture, activation, heads, seed and fold (so both saw the same test images).
+
+    The grid table's (↑/↓) compares means. This table gives the paired difference, a 95% interval and
+    the p-value of a paired t-test (scipy). A gain whose interval includes 0 is not shown by the runs.
+    """
+    from scipy import stats
+
+    runs = coll.runs
+    if not len(runs) or metric not in runs or not (runs["attention"] != "none").any():
+        return []
+    pair_keys = ["dataset", "arch", "activation", "heads", "seed", "fold"]
+    base = runs[runs["attention"] == "none"][[*pair_keys, metric]].rename(columns={metric: "_base"})
+    paired = runs[runs["attention"] != "none"].merge(base, on=pair_keys, how="inner")
+    paired = paired[paired[metric].notna() & paired["_base"].notna()]
+    if not len(paired):
+        return []
+    scale, unit = (100.0, " (points)") if metric in dp.PERCENT_METRICS else (1.0, "")
+    tables = []
+    for (act, heads), g in paired.groupby(["activation", "heads"], sort=True):
+        rows, data = [], []
+        groups = g.groupby(["dataset", "arch", "attention"], sort=False)
+        order = sorted(groups.groups, key=lambda k: (str(k[0]), arch_order(k[1]), att_order(k[2])))
+        for ds, arch, att in order:
+            sel = groups.get_group((ds, arch, att))
+            diff = scale * (sel[metric].to_numpy(float) - sel["_base"].to_numpy(float))
+            n = len(diff)
+            lo = hi = pval = np.nan
+            if n >= 2 and np.ptp(diff) > 0:
+                test = stats.ttest_1samp(diff, 0.0)
+                lo, hi = test.confidence_interval(0.95)
+                pval = float(test.pvalue)
+            rows.append({
+                "Model": dp.model_name(arch, att),
+                "Dataset": dp.dataset_name(ds),
+                "pairs": str(n),
+                f"Δ {dp.metric_name(metric)}{unit}": f"{diff.mean():+.2f}",
+                "95% CI": "–" if np.isnan(lo) else f"[{lo:+.2f}, {hi:+.2f}]",
+                "p (paired t)": "–" if np.isnan(pval) else f"{pval:.3f}",
+            })  # fmt: skip
+            data.append({"activation": act, "heads": heads, "dataset": ds, "arch": arch, "attention": att,
+                         "metric": metric, "pairs": n, "mean_diff": diff.mean(), "ci_low": lo, "ci_high": hi,
+                         "p_value": pval})  # fmt: skip
+        tables.append(
+            Table(
+                key=slug("gains", act, heads),
+                section="grid",
+                title=f"Attention gains, paired by seed and fold ({dp.ACTIVATION_NAMES.get(act, act)})",
+                display=pd.DataFrame(rows),
+                data=pd.DataFrame(data),
+                note=(
+                    "Δ = attention minus the same architecture without it, run against run (same dataset, "
+                    "seed, fold and test images). The 95% interval and p-value come from a paired t-test over "
+                    "the pairs. An interval that includes 0 means the runs do not show a gain."
+                ),
+            )
+        )
+    return tables
+
+
 # ---- 2. classification metrics --------------------------------------------------------------------
 def _models_by_dataset(coll: Collection, keys: list[str], metrics: list[str]):
     runs = coll.runs
@@ -197,6 +258,25 @@ def _models_by_dataset(coll: Collection, keys: list[str], metrics: list[str]):
         g = g.sort_values("_order", kind="stable").drop(columns="_order")
         labels = [model_label(r, keys, varying) for r in g.to_dict("records")]
         yield ds, g, labels, keys
+
+
+def _metric_rows(
+    g: pd.DataFrame, labels: list[str], keys: list[str], metrics, digits: int | None = None, extra: dict | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Metrics as rows × models as columns (mean ± std, best in bold, an n row first), and the same numbers
+    long-form for the table's csv."""
+    rows = [{"": "n (runs)", **{lab: str(n) for lab, n in zip(labels, g["n"], strict=False)}}]
+    data = []
+    for m in metrics:
+        best = _bold_best(list(g[f"{m}_mean"]), higher=m not in LOWER_IS_BETTER)
+        row = {"": dp.metric_name(m)}
+        for lab, rec, b in zip(labels, g.to_dict("records"), best, strict=False):
+            mean, std, n = rec[f"{m}_mean"], rec[f"{m}_std"], rec[f"{m}_n"]
+            row[lab] = _bold(dp.stat(mean, std, n, m in dp.PERCENT_METRICS, digits=digits, show_n=False), b)
+            data.append({**{k: rec[k] for k in keys}, "model": lab, **(extra or {}), "metric": m,
+                         "mean": mean, "std": std, "n": n})  # fmt: skip
+        rows.append(row)
+    return rows, data
 
 
 def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
@@ -214,27 +294,7 @@ def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
     ]
     tables = []
     for ds, g, labels, kk in _models_by_dataset(coll, keys, list(SCALAR_METRICS)):
-        rows = [{"": "n (runs)", **{lab: str(n) for lab, n in zip(labels, g["n"], strict=False)}}]
-        data = []
-        for m in metrics:
-            pct = m in dp.PERCENT_METRICS
-            best = _bold_best(list(g[f"{m}_mean"]))
-            row = {"": dp.metric_name(m)}
-            for lab, rec, b in zip(labels, g.to_dict("records"), best, strict=False):
-                row[lab] = _bold(
-                    dp.stat(rec[f"{m}_mean"], rec[f"{m}_std"], rec[f"{m}_n"], pct, show_n=False), b
-                )
-                data.append(
-                    {
-                        **{k: rec[k] for k in kk},
-                        "model": lab,
-                        "metric": m,
-                        "mean": rec[f"{m}_mean"],
-                        "std": rec[f"{m}_std"],
-                        "n": rec[f"{m}_n"],
-                    }
-                )
-            rows.append(row)
+        rows, data = _metric_rows(g, labels, kk, metrics)
         tables.append(
             Table(
                 key=slug("metrics", ds),
@@ -322,27 +382,7 @@ def va_tables(coll: Collection, keys: list[str]) -> list[Table]:
             corrupt=coll.corrupt,
         )
         for ds, g, labels, kk in _models_by_dataset(part, keys, list(VA_METRICS)):
-            rows = [{"": "n (runs)", **{lab: str(n) for lab, n in zip(labels, g["n"], strict=False)}}]
-            data = []
-            for m in VA_METRICS:
-                best = _bold_best(list(g[f"{m}_mean"]), higher=m not in LOWER_IS_BETTER)
-                row = {"": dp.metric_name(m)}
-                for lab, rec, b in zip(labels, g.to_dict("records"), best, strict=False):
-                    row[lab] = _bold(
-                        dp.stat(rec[f"{m}_mean"], rec[f"{m}_std"], rec[f"{m}_n"], digits=2, show_n=False), b
-                    )
-                    data.append(
-                        {
-                            **{k: rec[k] for k in kk},
-                            "model": lab,
-                            "target": target,
-                            "metric": m,
-                            "mean": rec[f"{m}_mean"],
-                            "std": rec[f"{m}_std"],
-                            "n": rec[f"{m}_n"],
-                        }
-                    )
-                rows.append(row)
+            rows, data = _metric_rows(g, labels, kk, VA_METRICS, digits=2, extra={"target": target})
             tables.append(
                 Table(
                     key=slug("va", target, ds),
@@ -746,6 +786,7 @@ def all_tables(
     keys = list(group_by) if group_by else list(MODEL_KEYS)
     return [
         *grid_tables(coll, metric),
+        *gain_tables(coll, metric),
         *metrics_tables(coll, keys),
         *va_tables(coll, keys),
         *resize_tables(coll, keys),

@@ -13,6 +13,9 @@ from ferbench.train.augment import AugmentConfig
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("cosine", "step", "cosine_restarts", "onecycle", "constant")
+AMP = ("auto", "bf16", "fp32")
+CHANNELS_LAST = ("auto", "on", "off")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 # Batch size used when none is given: large on a GPU (the engine keeps data on-device, so the GPU is
 # the bottleneck and bigger batches keep it busy), small on a CPU where steps are slow anyway.
 DEFAULT_BATCH = {"cuda": 512, "cpu": 64}
@@ -66,7 +69,7 @@ class TrainConfig:
     size: int | None = None  # model input side; None -> the store's image side
     channels: int | None = None  # 1 or 3; None -> the store's channels
     normalize: str = "[-1,1]"  # the input scaling predict() applies: x/127.5 - 1
-    amp: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on CPU; "bf16" | "fp32"
+    amp: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on CPU; "bf16" (CPU too) | "fp32"
     channels_last: str = "auto"  # "auto": on CUDA only
     compile: bool = False  # torch.compile the model for training
     compile_mode: str = "default"  # torch.compile mode; "reduce-overhead" adds CUDA graphs (static shapes)
@@ -104,6 +107,10 @@ class TrainConfig:
             raise ConfigError(f"--size must be 8..1024 pixels, got {self.size}")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
+        for key, accepted in (("amp", AMP), ("channels_last", CHANNELS_LAST), ("compile_mode", COMPILE_MODES)):
+            value = getattr(self, key)
+            if value not in accepted:
+                raise ConfigError(f"training option {key} = {value!r}: choose one of {', '.join(accepted)}")
 
     def resolve(self, *, store_size: int, store_channels: int, device_type: str, n_train: int) -> TrainConfig:
         """A copy with every ``None``/``auto`` replaced by the value the run will actually use."""
