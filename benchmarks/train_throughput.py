@@ -101,12 +101,12 @@ def baseline_img_per_s(
 
 
 def ferbench_img_per_s(
-    arch: str, store, dev: torch.device, epochs: int, batch: int | None, compile_: bool
+    arch: str, store, dev: torch.device, epochs: int, batch: int | None, compile_: bool, mode: str = "default"
 ) -> tuple[float, int]:
     """ferbench's engine: median images/s over epochs after the first (cudnn autotune / compile warm-up)."""
     n = len(store.images)
     tr, val = np.arange(n - 64), np.arange(n - 64, n)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch, compile=compile_, patience=None)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch, compile=compile_, compile_mode=mode, patience=None)
     cfg = cfg.resolve(store_size=store.size, store_channels=1, device_type=dev.type, n_train=len(tr))
     torch.manual_seed(0)
     if dev.type == "cuda":
@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--epochs", type=int, default=4, help="ferbench epochs (the first is warm-up)")
     p.add_argument("--batch-size", type=int, default=None, help="ferbench batch size (default: its recipe's)")
     p.add_argument("--compile", action="store_true", help="also measure ferbench with torch.compile")
+    p.add_argument("--compile-mode", default="reduce-overhead",
+                   help="torch.compile mode for --compile (reduce-overhead: CUDA graphs, static shapes)")
     p.add_argument("--quick", action="store_true", help="tiny CPU-sized run: resnet18, 512 images, 2 workers")
     p.add_argument("--out", default="results/benchmarks")
     if p.parse_args(argv).quick:  # small defaults; options given explicitly still win
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
             )
             if a.compile:
                 row["ferbench_compiled"], _ = ferbench_img_per_s(
-                    arch, store, dev, a.epochs, a.batch_size, True
+                    arch, store, dev, a.epochs, a.batch_size, True, a.compile_mode
                 )
                 print(f"{arch}: ferbench compiled {row['ferbench_compiled']:,.0f} img/s", flush=True)
             for w in workers:
@@ -177,7 +179,8 @@ def main(argv: list[str] | None = None) -> dict:
         "size": a.size,
         "baseline": "ImageFolder JPEG + DataLoader + PIL transforms, fp32, batch 64, Adam",
         "ferbench": "fit(): on-device data + augmentation, "
-        + ("bf16 + channels_last" if dev.type == "cuda" else "fp32"),
+        + ("bf16 + channels_last" if dev.type == "cuda" else "fp32")
+        + (f"; compiled: torch.compile mode {a.compile_mode}" if a.compile else ""),
         "rows": rows,
     }
     out = Path(a.out)

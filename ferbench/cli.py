@@ -165,7 +165,7 @@ def grid_cmd(
         None, "--ray-address", help="ray: 'auto' or ray://HOST:10001 joins a cluster [default: a local instance]."),
     gpus_per_cell: float = typer.Option(
         None, "--gpus-per-cell", help="ray: GPUs per cell; 0.25 packs 4 per GPU [default: 1 if any GPU, else 0]."),
-    cpus_per_cell: float = typer.Option(1.0, "--cpus-per-cell", help="ray: CPU cores per cell."),
+    cpus_per_cell: float = typer.Option(None, "--cpus-per-cell", help="ray: CPU cores per cell [default: 1]."),
 ):
     """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
 

@@ -163,3 +163,20 @@ def test_folds_pool_into_mean_std_with_n(synthetic_store, tmp_path):
     assert pooled["model"] == "synthetic/vgg_tiny-none-relu" and pooled["n"] == 2
     assert pooled["accuracy_mean"] == pytest.approx(sum(accs) / 2)
     assert pooled["accuracy_std"] == pytest.approx(abs(accs[0] - accs[1]) / 2**0.5)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--ray-address", "auto"], "--ray-address only apply with --executor ray"),
+    (["--gpus-per-cell", "0.5", "--cpus-per-cell", "2"], "--gpus-per-cell, --cpus-per-cell only apply"),
+    (["--executor", "slurm"], "--executor must be one of local, ray"),
+])  # fmt: skip
+def test_executor_options_are_checked_in_one_line(synthetic_store, tmp_path, args, words):
+    from typer.testing import CliRunner
+
+    from ferbench.cli import app
+
+    cmd = ["grid", "--datasets", "synthetic", "--archs", "vgg_tiny", "--epochs", "1", "--out", str(tmp_path),
+           "--data-dir", str(synthetic_store.root.parent), *args]  # fmt: skip
+    res = CliRunner().invoke(app, cmd)
+    assert res.exit_code == 2 and words in res.output and "Traceback" not in res.output, res.output
+    assert not list(tmp_path.iterdir())  # nothing trained

@@ -72,19 +72,21 @@ def run_on_ray(
     epochs: int = 0,
     address: str | None = None,
     gpus_per_cell: float | None = None,
-    cpus_per_cell: float = 1.0,
+    cpus_per_cell: float | None = None,
     num_cpus: int | None = None,
 ) -> None:
     """Train ``jobs`` (``(cell, train_cell keywords)`` pairs from :func:`ferbench.train.grid.run_grid`)
     as Ray tasks and wait for all of them.
 
-    ``gpus_per_cell=None`` gives each cell one GPU when the cluster has GPUs and none otherwise.
+    ``gpus_per_cell=None`` gives each cell one GPU when the cluster has GPUs and none otherwise;
+    ``cpus_per_cell=None`` one core.
     ``num_cpus`` caps a local instance (tests). The first failing cell cancels the cells not yet
     finished (their last epoch is kept and resumes on a re-run) and is raised: a ferbench error as
     it is, with the cell named; anything else chained to Ray's error, which carries the worker's traceback.
     """
     if not jobs:
         return
+    cpus_per_cell = 1.0 if cpus_per_cell is None else cpus_per_cell
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0):
         raise FerbenchError("--cpus-per-cell must be > 0 and --gpus-per-cell >= 0")
     ray, started = _connect(address, num_cpus)

@@ -478,6 +478,10 @@ def run_grid(
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    given = [k for k, v in (ray_options or {}).items() if v is not None]
+    if executor != "ray" and given:
+        flags = ", ".join("--" + k.replace("_", "-").replace("address", "ray-address") for k in given)
+        raise ConfigError(f"{flags} only apply with --executor ray")
     spec = spec if spec is not None else GridSpec.from_dict(kwargs)
     spec.validate()
     out = Path(out) if out is not None else Path("results/runs") / spec.name

@@ -6,8 +6,8 @@ set -euo pipefail
 ferbench prepare ckplus --root ../shared/datasets/ckplus
 ferbench grid --name ckplus-cpu --datasets ckplus --archs vgg_tiny,resnet_tiny \
   --attentions none,se,eca,cbam --activations elu --seeds 0 --device cpu --out results/ckplus-cpu/runs
-# one real architecture of the first document, with and without CBAM (2-4 min per fold on one core); stopped when
-# the session ran out after resnet18-cbam folds 0-5: re-running this same line resumes folds 6-9
+# one real architecture of the first document, with and without CBAM (2-4 min per fold on one core); the first
+# session ran out after resnet18-cbam folds 0-5 and the next one re-ran this same line, which resumed folds 6-9
 ferbench grid --name ckplus-cpu --datasets ckplus --archs resnet18 --attentions none,cbam --activations elu \
   --seeds 0 --device cpu --out results/ckplus-cpu/runs
 ferbench report results/ckplus-cpu/runs --format markdown,latex,csv --out results/ckplus-cpu/report
