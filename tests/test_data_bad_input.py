@@ -174,3 +174,23 @@ def test_a_leaking_split_is_never_written(tmp_path, monkeypatch):
     with pytest.raises(SplitLeakageError, match="appear in more than one split"):
         ckplus.prepare(root, tmp_path / "out", split="subject:70/20/10", folds=0)
     assert not is_prepared(tmp_path / "out")
+
+
+def test_a_dataset_too_big_for_memory_goes_through_a_scratch_memmap(tmp_path, monkeypatch):
+    """Above IN_MEMORY_LIMIT, decoded images live in a disk memmap; the store is the same byte for byte."""
+    root = L.fer2013_images(tmp_path / "fer2013", per_class=3)
+    (root / "train" / "fear" / "Training_broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # skipped row
+    test_file = sorted((root / "test" / "fear").glob("PrivateTest_*.jpg"))[0]
+    (root / "train" / "fear" / "Training_dup.jpg").write_bytes(test_file.read_bytes())  # deduped row
+    in_ram = fer2013.prepare(root, tmp_path / "ram", dedupe=True)
+    monkeypatch.setattr(registry, "IN_MEMORY_LIMIT", 0)
+    seen = []
+    real = np.lib.format.open_memmap
+    monkeypatch.setattr(np.lib.format, "open_memmap", lambda path, *a, **k: seen.append(path) or real(path, *a, **k))
+    on_disk = fer2013.prepare(root, tmp_path / "disk", dedupe=True)
+    assert any(".disk.scratch-" in str(p) for p in seen)  # the decoded images went to disk
+    np.testing.assert_array_equal(np.asarray(on_disk.images), np.asarray(in_ram.images))
+    cols = ["source", "label", "split", "hash"]
+    assert on_disk.meta[cols].equals(in_ram.meta[cols])
+    assert on_disk.card["problems"]["unreadable"]["count"] == 1 and on_disk.card["dedupe"]["removed_from_train"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "fer2013", "ram"]  # scratch removed

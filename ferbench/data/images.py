@@ -95,16 +95,24 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def read_all(sources: list[Source], cropper: FaceCropper, workers: int | None = None) -> Loaded:
+def output_shape(n: int, cropper: FaceCropper) -> tuple[int, ...]:
+    """The (N, H, W) or (N, H, W, 3) array :func:`read_all` fills for ``n`` sources."""
+    return (n, cropper.size, cropper.size) + ((3,) if cropper.channels == 3 else ())
+
+
+def read_all(
+    sources: list[Source], cropper: FaceCropper, workers: int | None = None, into: np.ndarray | None = None
+) -> Loaded:
     """Decode, crop and resize every source on a thread pool.
 
+    ``into`` is the zero-filled array to fill (shape :func:`output_shape`), e.g. a disk-backed memmap for
+    a dataset larger than memory; by default a new in-memory array.
     Unreadable files are listed in ``bad``; images without a detected face are listed in ``misses``
     and, with ``on_miss='skip'``, marked not ``ok``; with ``on_miss='fail'`` the first miss raises
     :class:`FaceNotFoundError` naming the file.
     """
     n = len(sources)
-    shape = (n, cropper.size, cropper.size) + ((3,) if cropper.channels == 3 else ())
-    images = np.zeros(shape, dtype=np.uint8)
+    images = np.zeros(output_shape(n, cropper), dtype=np.uint8) if into is None else into
     ok = np.ones(n, dtype=bool)
     color = cropper.needs_color
     chunk = 512

@@ -19,8 +19,11 @@ shared lives here, so it is done one way for all datasets:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +34,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from ferbench.data.classes import EMOTIONS, parse_class_map, subset
 from ferbench.data.faces import DETECTORS, ON_MISS, FaceCropper
-from ferbench.data.images import Source, read_all
+from ferbench.data.images import Source, output_shape, read_all
 from ferbench.data.splits import parse_split, subject_folds, subject_split
 from ferbench.data.store import (
     Store,
@@ -57,6 +60,8 @@ DATASETS: dict[str, str] = {
     "folder": "ferbench.data.folder",
 }
 LIST_LIMIT = 5000  # files listed per problem kind in a card (the count is always exact)
+# Decoded images up to this many bytes stay in memory while preparing; more go to a scratch memmap on disk.
+IN_MEMORY_LIMIT = 2 * 2**30
 
 
 class DatasetLayoutError(FerbenchError):
@@ -284,7 +289,28 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
 
     col: Collected = module.collect(root, layout, o)
     cropper = FaceCropper(o.detect, o.size, o.channels, o.margin, o.align, o.on_miss, o.detector_model)
-    loaded = read_all(col.sources, cropper, o.workers)
+    with _image_buffer(output_shape(len(col.sources), cropper), out) as buffer:
+        return PrepareResult(_build(module, col, read_all(col.sources, cropper, o.workers, into=buffer),
+                                    root, out, source, o))
+
+
+@contextlib.contextmanager
+def _image_buffer(shape: tuple[int, ...], out: Path):
+    """The array decoded images go into: in memory up to IN_MEMORY_LIMIT bytes, else a scratch .npy
+    memmap beside ``out`` (AffectNet at 112 px RGB is about 11 GB), deleted afterwards."""
+    if int(np.prod(shape)) <= IN_MEMORY_LIMIT:
+        yield np.zeros(shape, dtype=np.uint8)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.scratch-", dir=out.parent))
+    try:
+        yield np.lib.format.open_memmap(scratch / "images.npy", mode="w+", dtype=np.uint8, shape=shape)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, source: dict, o) -> Store:
+    """Labels, splits, folds, dedupe and the card around the decoded images; writes the store."""
     keep = loaded.ok
     classes = col.classes or subset(set(col.labels))
     if not len(col.sources) or not keep.any():
@@ -303,13 +329,13 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
     if col.valence is not None:
         meta["valence"] = np.asarray(col.valence, np.float32)
         meta["arousal"] = np.asarray(col.arousal, np.float32)
-    meta["_pos"] = np.arange(n)  # position in col.sources (not written: write_store keeps META_COLUMNS)
-    if keep.all():  # the usual case: no copy of the image array
-        images, soft = loaded.images, col.soft
-    else:
-        images, meta = loaded.images[keep], meta[keep].reset_index(drop=True)
+    # position in col.sources / loaded.images: the stored rows are selected by it, never copied here
+    meta["_pos"] = np.arange(n)  # (not written: write_store keeps META_COLUMNS)
+    soft = col.soft
+    if not keep.all():
+        meta = meta[keep].reset_index(drop=True)
         soft = col.soft[keep] if col.soft is not None else None
-    meta["hash"] = [content_hash(im) for im in images]
+    meta["hash"] = [content_hash(loaded.images[i]) for i in meta["_pos"]]
     has_subjects = col.subjects is not None
 
     protocol = _assign_splits(meta, col, o, has_subjects, module.NAME)
@@ -317,7 +343,7 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
     if o.dedupe and dedupe["removed_from_train"]:
         held = set(meta.loc[meta["split"] != "train", "hash"])
         drop = (meta["split"] == "train").to_numpy() & meta["hash"].isin(held).to_numpy()
-        images, meta = images[~drop], meta[~drop].reset_index(drop=True)
+        meta = meta[~drop].reset_index(drop=True)
         soft = soft[~drop] if soft is not None else None
     check = leakage_check(meta)
     if check["split_subject_disjoint"] is False or check.get("fold_subject_disjoint") is False:
@@ -351,7 +377,7 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
         "dedupe": dedupe,
         **col.card,
     }
-    return PrepareResult(write_store(out, images, meta, card, soft=soft, force=True))
+    return write_store(out, loaded.images, meta, card, soft=soft, force=True, rows=meta["_pos"].to_numpy())
 
 
 def _same_or_raise(out: Path, name: str, source: dict, o: PrepareOptions) -> Store:

@@ -220,6 +220,15 @@ def check_destination(out: str | Path) -> None:
             )
 
 
+def _copy_rows(images: np.ndarray, rows: np.ndarray, path: Path, chunk: int = 4096) -> None:
+    """``images[rows]`` into the .npy file ``path``, a chunk at a time (bounded memory)."""
+    dst = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(len(rows), *images.shape[1:]))
+    for s in range(0, len(rows), chunk):
+        dst[s : s + chunk] = images[rows[s : s + chunk]]
+    dst.flush()
+    del dst  # closes the file before the folder is renamed into place
+
+
 def write_store(
     out: str | Path,
     images: np.ndarray,
@@ -227,12 +236,15 @@ def write_store(
     card: dict,
     soft: np.ndarray | None = None,
     force: bool = False,
+    rows: np.ndarray | None = None,
 ) -> Store:
     """Write a store atomically and return it opened.
 
     ``card`` needs at least ``name`` and ``classes``; counts, the leakage check, the format
     version and the tool version are filled in here so every store's card has them.
-    Raises :class:`StoreError` if ``out`` is already prepared and ``force`` is false.
+    ``rows`` selects the images to store (``images[rows]``, one ``meta`` row each) without building
+    that copy in memory: images are copied in chunks, so ``images`` may be a disk-backed memmap larger
+    than RAM. Raises :class:`StoreError` if ``out`` is already prepared and ``force`` is false.
     """
     out = Path(out)
     check_destination(out)
@@ -240,8 +252,9 @@ def write_store(
         raise StoreError(f"{out} is already prepared; pass --force to rebuild it")
     if images.dtype != np.uint8 or images.ndim not in (3, 4):
         raise ValueError(f"images must be uint8 (N,H,W) or (N,H,W,C), got {images.dtype} {images.shape}")
-    if len(meta) != len(images):
-        raise ValueError(f"meta has {len(meta)} rows for {len(images)} images")
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if len(meta) != len(rows):
+        raise ValueError(f"meta has {len(meta)} rows for {len(rows)} images")
     classes = list(card["classes"])
     unknown = [c for c in classes if c not in EMOTIONS]
     if unknown:
@@ -249,7 +262,7 @@ def write_store(
     meta = meta.reset_index(drop=True).copy()
     meta["index"] = np.arange(len(meta), dtype=np.int64)
     if (meta["hash"] == "").all():
-        meta["hash"] = [content_hash(im) for im in images]
+        meta["hash"] = [content_hash(images[i]) for i in rows]
     missing = [c for c in META_COLUMNS if c not in meta.columns]
     if missing:
         raise ValueError(f"meta is missing columns {missing}")
@@ -260,7 +273,7 @@ def write_store(
         "classes": classes,
         "channels": 1 if images.ndim == 3 else int(images.shape[3]),
         "size": [int(images.shape[1]), int(images.shape[2])],
-        "num_images": int(len(images)),
+        "num_images": int(len(rows)),
         "folds": int(card.get("folds", 0)),
         "counts": split_counts(meta, classes),
         "checks": leakage_check(meta),
@@ -272,7 +285,7 @@ def write_store(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        np.save(tmp / "images.npy", np.ascontiguousarray(images))
+        _copy_rows(images, rows, tmp / "images.npy")
         meta[list(META_COLUMNS)].to_csv(tmp / "meta.csv", index=False)
         if soft is not None:
             np.save(tmp / "soft.npy", np.asarray(soft, dtype=np.float32))
