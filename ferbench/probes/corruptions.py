@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ferbench.probes.plots import accuracy_axes
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
 SEVERITIES = (1, 2, 3, 4, 5)
@@ -153,24 +154,12 @@ def corruption_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_corruptions(df: pd.DataFrame, path: Path, title: str = "") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Accuracy against severity (clean first), one line per corruption."""
     clean = float(df.loc[df["corruption"] == "clean", "accuracy"].iloc[0])
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, g in df[df["corruption"] != "clean"].groupby("corruption", sort=False):
-        ax.plot([0, *g["severity"]], [100 * clean, *(100 * g["accuracy"])], marker="o", label=name)
-    ax.set_xticks(range(6), ["clean", "1", "2", "3", "4", "5"])
-    ax.set_xlabel("severity")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title or "corruptions")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with accuracy_axes(path, title or "corruptions", "severity", legend_size=8) as ax:
+        for name, g in df[df["corruption"] != "clean"].groupby("corruption", sort=False):
+            ax.plot([0, *g["severity"]], [100 * clean, *(100 * g["accuracy"])], marker="o", label=name)
+        ax.set_xticks(range(6), ["clean", "1", "2", "3", "4", "5"])
     return path
 
 

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ferbench.probes.plots import accuracy_axes
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
 DOCUMENT_SIZES: tuple[int, ...] = (112, 96, 84, 64, 56, 48, 32, 28, 16, 14)
@@ -114,28 +115,15 @@ def resize_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def plot_sweep(df: pd.DataFrame, path: Path, title: str = "") -> Path:
     """Accuracy against size, one line per method (sizes on a log axis, largest on the left)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for method, g in df.groupby("method", sort=False):
-        g = g.sort_values("size")
-        ax.plot(g["size"], 100 * g["accuracy"], marker="o", label=method_label(method))
-    ax.set_xscale("log")
-    sizes = sorted(df["size"].unique())
-    ax.set_xticks(sizes, [str(s) for s in sizes])
-    ax.minorticks_off()
-    ax.invert_xaxis()
-    ax.set_xlabel("downscaled side (px)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title or "resolution sweep")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with accuracy_axes(path, title or "resolution sweep", "downscaled side (px)") as ax:
+        for method, g in df.groupby("method", sort=False):
+            g = g.sort_values("size")
+            ax.plot(g["size"], 100 * g["accuracy"], marker="o", label=method_label(method))
+        ax.set_xscale("log")
+        sizes = sorted(df["size"].unique())
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.minorticks_off()
+        ax.invert_xaxis()
     return path
 
 
