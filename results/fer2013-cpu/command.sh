@@ -5,6 +5,6 @@
 # Only the tiny architectures: one epoch of ResNet-18 on 28k images takes minutes on this CPU.
 set -euo pipefail
 ferbench prepare fer2013 --root ../shared/datasets/fer2013 --dedupe
-ferbench grid --name fer2013-cpu --datasets fer2013 --archs resnet_tiny --attentions none --activations elu \
+ferbench grid --name fer2013-cpu --datasets fer2013 --archs resnet_tiny,vgg_tiny --attentions none --activations elu \
   --seeds 0,1,2 --device cpu --out results/fer2013-cpu/runs
 ferbench report results/fer2013-cpu/runs --format markdown,latex,csv --out results/fer2013-cpu/report
