@@ -91,11 +91,12 @@ def run_on_ray(
         raise FerbenchError("--cpus-per-cell must be > 0 and --gpus-per-cell >= 0")
     ray, started = _connect(address, num_cpus)
     try:
+        gpus = ray.cluster_resources().get("GPU", 0)
         if gpus_per_cell is None:
-            gpus_per_cell = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-        if gpus_per_cell > ray.cluster_resources().get("GPU", 0):
-            raise FerbenchError(f"--gpus-per-cell {gpus_per_cell:g}: the Ray cluster has "
-                                f"{ray.cluster_resources().get('GPU', 0):g} GPUs; ask for fewer (or 0 for CPU)")
+            gpus_per_cell = 1.0 if gpus > 0 else 0.0
+        if gpus_per_cell > gpus:
+            raise FerbenchError(f"--gpus-per-cell {gpus_per_cell:g}: the Ray cluster has {gpus:g} GPUs; "
+                                "ask for fewer (or 0 for CPU)")
         task = ray.remote(num_cpus=cpus_per_cell, num_gpus=gpus_per_cell, max_retries=0)(_train_remote)
         pending = {}
         for cell, job in jobs:

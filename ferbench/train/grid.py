@@ -41,6 +41,7 @@ from ferbench.train.recipe import ConfigError, TrainConfig
 
 PROTOCOLS = ("auto", "split", "kfold")
 EXECUTORS = ("local", "ray")
+RAY_FLAGS = {"address": "--ray-address", "gpus_per_cell": "--gpus-per-cell", "cpus_per_cell": "--cpus-per-cell"}
 # Throughput assumed by --dry-run when no finished run of the arch exists yet (deliberately rough).
 _GUESS_IMG_PER_S = {"cpu": 300.0, "cuda": 20000.0}
 
@@ -480,8 +481,7 @@ def run_grid(
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     given = [k for k, v in (ray_options or {}).items() if v is not None]
     if executor != "ray" and given:
-        flags = ", ".join("--" + k.replace("_", "-").replace("address", "ray-address") for k in given)
-        raise ConfigError(f"{flags} only apply with --executor ray")
+        raise ConfigError(f"{', '.join(RAY_FLAGS[k] for k in given)} only apply with --executor ray")
     spec = spec if spec is not None else GridSpec.from_dict(kwargs)
     spec.validate()
     out = Path(out) if out is not None else Path("results/runs") / spec.name
