@@ -12,6 +12,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def tests_threads(session: nox.Session) -> None:
+    """The fast suite at 2 torch threads: another reduction order, a stand-in for another CPU."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-m", "not slow", *session.posargs, env={"OMP_NUM_THREADS": "2"})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "ferbench", "tests", "benchmarks", "noxfile.py")

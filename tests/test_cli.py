@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 from ferbench.cli import app
@@ -26,6 +28,8 @@ def test_every_command_has_help_with_examples():
 
 
 def test_demo_end_to_end(tmp_path):
+    """The pipeline's outputs exist and agree with each other. Two epochs do not make a model that is
+    reliably above chance on every CPU, so learning is left to tests built for it (fixtures/learning.py)."""
     out = tmp_path / "demo"
     result = runner.invoke(app, ["demo", "--out", str(out), "--epochs", "2"])
     assert result.exit_code == 0, result.output
@@ -33,8 +37,16 @@ def test_demo_end_to_end(tmp_path):
     assert len(runs) == 8  # 2 archs x 2 attentions x 2 activations
     for run in runs:
         metrics = json.loads((run / "metrics.json").read_text())
-        assert metrics["n_test"] > 100 and metrics["accuracy"] > 1 / 7  # above chance after 2 epochs
-        assert (run / "probes" / "resize.csv").is_file() and (run / "probes" / "subgroups.json").is_file()
+        with np.load(run / "logits.npz") as z:
+            logits, labels = z["logits"], z["labels"]
+        assert metrics["n_test"] == len(logits) == len(labels) == 252  # 6 whole test subjects
+        assert metrics["accuracy"] == float((logits.argmax(1) == labels).mean())
+        assert sum(c["support"] for c in metrics["per_class"].values()) == metrics["n_test"]
+        # the resize sweep at the native size is the run's own test evaluation, to the image
+        sweep = pd.read_csv(run / "probes" / "resize.csv")
+        assert (sweep.loc[sweep["size"] == 48, "accuracy"] == metrics["accuracy"]).all()
+        subgroups = json.loads((run / "probes" / "subgroups.json").read_text())
+        assert sum(g["n"] for g in subgroups["groups"].values()) == metrics["n_test"]
     report = (out / "report" / "report.md").read_text()
     assert "VGG" in report and "n=" in report
     assert (out / "report" / "report.tex").is_file()

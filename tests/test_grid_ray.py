@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from ferbench.errors import FerbenchError
@@ -35,9 +36,14 @@ def test_ray_cells_equal_local_cells_and_resume(synthetic_store, tmp_path, local
                       ray_options={"cpus_per_cell": 1})  # fmt: skip
     assert [r.relative_to(tmp_path / "ray") for r in remote] == [r.relative_to(tmp_path / "local") for r in local]
     for a, b in zip(local, remote, strict=True):
-        ma, mb = (json.loads((r / "metrics.json").read_text()) for r in (a, b))
-        assert mb["accuracy"] == pytest.approx(ma["accuracy"], abs=0.02), a  # same seed, same recipe
-        assert json.loads((b / "config.json").read_text())["command"]  # the driver's command is recorded
+        ca, cb = (json.loads((r / "config.json").read_text()) for r in (a, b))
+        la, lb = (np.load(r / "logits.npz")["logits"] for r in (a, b))
+        if ca["env"]["torch_threads"] == cb["env"]["torch_threads"]:
+            # same machine, same kernels, same thread count: a Ray task is bit-for-bit the local cell
+            np.testing.assert_array_equal(la, lb, err_msg=str(a))
+        else:  # another reduction order: equal only to float rounding grown over 2 epochs
+            np.testing.assert_allclose(la, lb, atol=0.05, err_msg=str(a))
+        assert cb["command"]  # the driver's command is recorded
     stamps = [(r / "metrics.json").stat().st_mtime_ns for r in remote]
     run_grid(_spec(), out=tmp_path / "ray", data_dir=data, device="cpu", quiet=True, executor="ray")
     assert [(r / "metrics.json").stat().st_mtime_ns for r in remote] == stamps  # finished cells are skipped

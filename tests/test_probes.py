@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fixtures.learning import LEARN_RECIPE, LEARNED
 from typer.testing import CliRunner
 
 from ferbench.probes.corruptions import CORRUPTIONS, EYE_BAND_CENTRE, MOUTH_BAND_CENTRE, corrupt
@@ -36,21 +37,18 @@ from ferbench.probes.subgroups import (
     subgroups,
 )
 
-NO_AUG = {"translate": 0.0, "flip": True, "rotate": 0.0, "scale": 0.0, "brightness": 0.0, "contrast": 0.0,
-          "erase_p": 0.0}
-RECIPE = {"epochs": 8, "lr": 3e-3, "batch_size": 32, "patience": None, "augment": NO_AUG}
+NO_AUG = LEARN_RECIPE["augment"]
+RECIPE = LEARN_RECIPE
 
 
 @pytest.fixture(scope="module")
-def synth_run(tmp_path_factory):
+def synth_run(tmp_path_factory, learnable_store):
     """vgg_tiny trained 8 epochs on 40 subjects × 7 classes × 6 images (≈15 s on one core)."""
-    from ferbench.data.synthetic import prepare
     from ferbench.train.grid import train_cell
 
     root = tmp_path_factory.mktemp("probes")
-    prepare(root / "data" / "synthetic", n_subjects=40, per_class=6, seed=0)
     return train_cell("synthetic", "vgg_tiny", seed=0, train=RECIPE, out=root / "runs",
-                      data_dir=root / "data", device="cpu", command="pytest")
+                      data_dir=learnable_store.root.parent, device="cpu", command="pytest")
 
 
 def _metrics(run) -> dict:
@@ -91,7 +89,9 @@ def test_resize_sweep_accuracy_falls_at_small_sizes(synth_run):
     assert len(on_disk) == 6 and d == synth_run / "probes"
     assert (d / "resize.png").stat().st_size > 0 and "Both Cubic" in (d / "resize.md").read_text()
     clean = _metrics(synth_run)["accuracy"]
-    assert clean > 0.35  # the model is clearly above chance (1/7), so a fall is measurable
+    assert clean > LEARNED  # clearly above chance (1/7), so a fall is measurable
+    # The thresholds below were measured over seeds 0-2 x 1 and 2 threads (stand-ins for another CPU):
+    # accuracy at 14 px stayed 0.23-0.31 below clean, so "0.2 below" holds with room.
     for method, g in df.groupby("method"):
         acc = g.set_index("size")["accuracy"]
         # the native size is the untouched image: exactly the run's own test accuracy
@@ -229,8 +229,9 @@ def test_corruptions_lower_accuracy_monotonically(synth_run, tmp_path):
     for name, acc in sev.drop(index="mean").iterrows():
         a = acc.to_numpy()
         assert a[-1] < clean - 0.1 and a[0] >= a[-1], name
-        # monotone up to sampling noise (n≈250: one standard error is ≈3 points)
-        assert np.all(np.diff(a) < 0.06), (name, a)
+        # monotone up to sampling noise: n=252, one standard error is ≈3 points, and over seeds 0-2 x
+        # 1-2 threads the largest rise between severities was 5.6 points; 9 points is 3 standard errors
+        assert np.all(np.diff(a) < 0.09), (name, a)
     mean = sev.loc["mean"].to_numpy()
     assert np.all(np.diff(mean) < 0.005) and mean[0] < clean, mean
     assert 0 < summary.loc["mean", "relative"] < 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fixtures.learning import LEARN_RECIPE, LEARNED
 
 from ferbench.train.augment import AugmentConfig, augment
 from ferbench.train.engine import make_scheduler, predict, to_input
@@ -30,21 +31,21 @@ def _cell(store, out, epochs, arch="vgg_tiny", seed=0, train_extra=None, **kw):
     )
 
 
-def test_short_training_learns_and_writes_the_run_dir(synthetic_store, tmp_path):
-    run_dir = _cell(synthetic_store, tmp_path, epochs=10, arch="vgg_tiny")
+def test_short_training_learns_and_writes_the_run_dir(learnable_store, tmp_path):
+    run_dir = train_cell("synthetic", "vgg_tiny", seed=0, train=LEARN_RECIPE, out=tmp_path,
+                         data_dir=learnable_store.root.parent, device="cpu")
     names = sorted(p.name for p in run_dir.iterdir())
     assert names == ["config.json", "history.jsonl", "logits.npz", "metrics.json", "model.safetensors"]
     run = load_run(run_dir)
     m = run.metrics
     assert m["cell"] == "synthetic/vgg_tiny-none-relu/s0" and m["fold"] is None
-    # chance is 1/7; seeds 0-2 give 0.43-0.50 on the 3 unseen test subjects
-    assert m["accuracy"] > 0.3, m["accuracy"]
-    assert max(r["val_acc"] for r in run.history) > 0.4
+    assert m["accuracy"] > LEARNED, m["accuracy"]  # the margin is explained beside LEARNED
+    assert max(r["val_acc"] for r in run.history) > LEARNED
     assert m["n_test"] == len(run.test_indices()) == sum(v["support"] for v in m["per_class"].values())
-    assert len(run.history) == m["epochs_run"] == 10 and 1 <= m["best_epoch"] <= 10
+    assert len(run.history) == m["epochs_run"] == 8 and 1 <= m["best_epoch"] <= 8
     cfg = run.config
     assert cfg["train"]["size"] == 48 and cfg["train"]["channels"] == 1 and cfg["train"]["amp"] == "fp32"
-    assert cfg["train"]["batch_size"] == 16 and cfg["model"]["arch"] == "vgg_tiny"
+    assert cfg["train"]["batch_size"] == 32 and cfg["model"]["arch"] == "vgg_tiny"
     assert {"python", "torch", "timm", "ferbench", "platform", "device", "git_commit"} <= set(cfg["env"])
     # predict() is the path the test logits went through: the reloaded model reproduces them
     model = run.model()
@@ -192,13 +193,16 @@ def test_sigkill_mid_training_then_rerun_equals_uninterrupted(synthetic_store, t
     assert not list(history.parent.glob("*.tmp-*")) and not (history.parent / "last.pt").exists()
 
 
-def test_gpu_recipe_bf16_channels_last_runs_and_learns_on_cpu(synthetic_store, tmp_path):
+def test_gpu_recipe_bf16_channels_last_runs_and_learns_on_cpu(learnable_store, tmp_path):
     """The CUDA defaults (bf16 autocast, channels-last) asked for explicitly on a CPU: same code path."""
-    fp32 = load_run(_cell(synthetic_store, tmp_path / "fp32", epochs=10))
-    gpu_recipe = {"amp": "bf16", "channels_last": "on"}
-    run = load_run(_cell(synthetic_store, tmp_path / "bf16", epochs=10, train_extra=gpu_recipe))
+    def cell(out, **extra):
+        return load_run(train_cell("synthetic", "vgg_tiny", seed=0, train={**LEARN_RECIPE, **extra}, out=out,
+                                   data_dir=learnable_store.root.parent, device="cpu"))
+
+    fp32 = cell(tmp_path / "fp32")
+    run = cell(tmp_path / "bf16", amp="bf16", channels_last="on")
     assert run.config["train"]["amp"] == "bf16" and run.config["train"]["channels_last"] == "on"
-    assert run.metrics["accuracy"] > 0.3, run.metrics["accuracy"]
+    assert run.metrics["accuracy"] > LEARNED, run.metrics["accuracy"]
     # bf16 matmuls round differently: identical losses would mean autocast never ran
     assert [r["train_loss"] for r in run.history] != [r["train_loss"] for r in fp32.history]
 
@@ -219,4 +223,10 @@ def test_compiled_training_resumes_like_eager(synthetic_store, tmp_path):
     assert run.config["train"]["compile"] is True and len(run.history) == 3
     assert all(np.isfinite(r["train_loss"]) for r in run.history)
     eager = load_run(_cell(synthetic_store, tmp_path / "eager", epochs=3))
-    assert abs(run.metrics["accuracy"] - eager.metrics["accuracy"]) < 0.15
+    # inductor fuses kernels, so the two differ by float rounding that grows with every step: the first
+    # epoch's mean loss (same weights, same batches) agrees to 1%, and the compiled weights, loaded into
+    # an eager model, give the compiled run's own test logits back to float tolerance
+    assert run.history[0]["train_loss"] == pytest.approx(eager.history[0]["train_loss"], rel=0.01)
+    store, idx = run.store(), run.test_indices()
+    out = predict(run.model(), store.images[idx], size=48, channels=1, device="cpu", batch_size=64)
+    np.testing.assert_allclose(out["logits"], run.logits()["logits"], rtol=1e-3, atol=1e-4)

@@ -87,6 +87,8 @@ def environment(device: str) -> dict:
         "platform": platform.platform(),
         "host": platform.node(),  # which node trained it, on a Ray cluster
         "device": dev_name,
+        # CPU results are bit-for-bit repeatable only at the same thread count (reduction order)
+        "torch_threads": torch.get_num_threads(),
         "git_commit": commit,
     }
 
