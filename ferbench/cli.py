@@ -216,7 +216,8 @@ def grid_cmd(
 @app.command("prepare")
 def prepare_cmd(
     name: str = typer.Argument(
-        ..., help="fer2013 | ferplus | ckplus | jaffe | affectnet | folder | synthetic"),
+        ..., help="fer2013 | ferplus | ckplus | jaffe | affectnet | folder | rafdb | sfew | expw | kdef | oulu | "
+                  "affwild2 | synthetic"),
     root: Path | None = typer.Option(
         None, "--root", help="The downloaded dataset folder (not for synthetic)."),
     out: Path | None = typer.Option(None, "--out", help="Store directory [default: DATA_DIR/NAME]."),
@@ -227,8 +228,10 @@ def prepare_cmd(
     split: str = typer.Option(
         "official", "--split", help="official | subject:TRAIN/VAL/TEST (e.g. subject:70/20/10)."),
     folds: int | None = typer.Option(
-        None, "--folds", help="Subject-grouped folds [default: 10 for ckplus/jaffe]."),
-    detect: str = typer.Option("none", "--detect", help="none | haar | yunet | retinaface | mtcnn"),
+        None, "--folds", help="Subject-grouped folds [default: 10 for ckplus/jaffe/kdef/oulu]."),
+    detect: str | None = typer.Option(
+        None, "--detect",
+        help="none | haar | yunet | retinaface | mtcnn [default: haar for jaffe/kdef/oulu (whole frames), else none]."),
     detector_model: Path | None = typer.Option(
         None, "--detector-model", help="YuNet .onnx for --detect yunet."),
     margin: float = typer.Option(
@@ -242,8 +245,15 @@ def prepare_cmd(
         None, "--class-map", help="Rename classes: old=new,... (e.g. mad=anger)."),
     val_fraction: float = typer.Option(
         0.1, "--val-fraction", help="Share of train carved as val where needed."),
-    ck_neutral: bool = typer.Option(
-        False, "--ck-neutral", help="ckplus original: add first frames as neutral."),
+    neutral_frame: bool = typer.Option(
+        False, "--neutral-frame", "--ck-neutral", help="ckplus original, oulu: add first frames as neutral."),
+    images: str = typer.Option("aligned", "--images", help="rafdb: aligned | original (needs --detect)."),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", help="expw: drop faces whose confidence (the label file's own scale) is below this."),
+    angles: str = typer.Option("S", "--angles", help="kdef: comma list of FL,HL,S,HR,FR (S = frontal)."),
+    light: str = typer.Option("Strong", "--light", help="oulu: Strong | Weak | Dark."),
+    sensor: str = typer.Option("VL", "--sensor", help="oulu: VL (visible) | NI (near-infrared)."),
+    every: int = typer.Option(1, "--every", help="affwild2: keep every Nth frame of each video."),
     subjects: int = typer.Option(60, "--subjects", help="synthetic: number of subjects."),
     per_class: int = typer.Option(8, "--per-class", help="synthetic: images per class per subject."),
     workers: int | None = typer.Option(None, "--workers", help="Decoding threads [default: CPU cores]."),
@@ -260,7 +270,19 @@ def prepare_cmd(
 
         ferbench prepare ckplus --root ../shared/datasets/ckplus --folds 10
 
+        ferbench prepare jaffe --root ../shared/datasets/jaffe/jaffe
+
         ferbench prepare jaffe --root jaffedbase --detect yunet --detector-model yunet.onnx --align
+
+        ferbench prepare rafdb --root RAF-DB/basic --channels 3
+
+        ferbench prepare expw --root ExpW/data --margin 0.1
+
+        ferbench prepare kdef --root KDEF_and_AKDEF --angles S,HL,HR
+
+        ferbench prepare oulu --root Oulu-CASIA --sensor VL --light Strong --neutral-frame
+
+        ferbench prepare affwild2 --root Aff-Wild2 --every 5 --channels 3
 
         ferbench prepare folder --root my_faces --class-map mad=anger,glad=happiness
 
@@ -274,7 +296,8 @@ def prepare_cmd(
                      channels=channels, split=split, folds=folds, detect=detect,
                      detector_model=detector_model, margin=margin, align=align, on_miss=on_miss,
                      dedupe=dedupe, label_mode=label_mode, class_map=class_map, val_fraction=val_fraction,
-                     neutral_frame=ck_neutral, workers=workers, force=force, seed=seed)
+                     neutral_frame=neutral_frame, images=images, min_confidence=min_confidence, angles=angles,
+                     light=light, sensor=sensor, every=every, workers=workers, force=force, seed=seed)
     store = result.store
     if result.already_prepared:
         console.print(f"{escape(str(store.root))} is already prepared ({store.card.get('num_images')} "
@@ -299,18 +322,21 @@ def datasets_cmd(data_dir: Path = DATA_DIR):
 
         ferbench datasets --data-dir /scratch/ferbench-data
     """
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from ferbench.data.registry import list_datasets
 
-    table = Table("dataset", "layouts (--root)", "classes", f"prepared in {escape(str(data_dir))}")
+    # fold, not truncate: a layout or protocol cut at the terminal's width would mislead
+    table = Table("dataset", Column("layouts (--root)", overflow="fold"), "classes",
+                  Column("protocol", overflow="fold"), f"prepared in {escape(str(data_dir))}")
     for row in list_datasets(data_dir):
         prep = row["prepared"]
         done = "-" if prep is None else f"{prep['num_images']} images: " + ", ".join(
             f"{s} {n}" for s, n in prep["counts"].items())
         if prep and prep["folds"]:
             done += f"; {prep['folds']} folds"
-        table.add_row(row["name"], escape("\n".join(row["layouts"])), ", ".join(row["classes"]), done)
+        table.add_row(row["name"], escape("\n".join(row["layouts"])), ", ".join(row["classes"]),
+                      escape(row["protocol"]), done)
     console.print(table)
 
 

@@ -37,6 +37,7 @@ LAYOUTS = ("Manually_Annotated_file_lists/{training,validation}.csv + Manually_A
 CLASSES = list(EMOTIONS)
 DEFAULT_SIZE = 112
 DEFAULT_FOLDS = 0
+PROTOCOL = "official: training.csv -> train (val carved) / validation.csv -> test"
 COLUMNS = [
     "subDirectory_filePath",
     "face_x",

@@ -14,7 +14,7 @@ Source layouts (``--root`` is the folder holding them):
       Emotion/S###/###/S###_###_########_emotion.txt         one code for labelled sequences
 
   Emotion codes: 1 anger, 2 contempt, 3 disgust, 4 fear, 5 happy, 6 sadness, 7 surprise. The last
-  3 frames of each labelled sequence are its expression; ``--ck-neutral`` adds each labelled
+  3 frames of each labelled sequence are its expression; ``--neutral-frame`` (alias ``--ck-neutral``) adds each labelled
   sequence's first frame as neutral. The frames are full video frames: use ``--detect`` to crop
   the face (``none`` centre-crops the 640×490 frame to a square).
 
@@ -43,6 +43,7 @@ LAYOUTS = (
 CLASSES = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt"]
 DEFAULT_SIZE = 48
 DEFAULT_FOLDS = 10
+PROTOCOL = "10 subject-independent folds (last 3 frames per sequence; --neutral-frame adds the first)"
 OPTIONS = ("neutral_frame",)
 CK_CODES = {1: "anger", 2: "contempt", 3: "disgust", 4: "fear", 5: "happiness", 6: "sadness", 7: "surprise"}
 CK48_FOLDERS = {"anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"}

@@ -41,6 +41,7 @@ LAYOUTS = (
 CLASSES = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger"]
 DEFAULT_SIZE = 48
 DEFAULT_FOLDS = 0
+PROTOCOL = "official: train / PublicTest -> val / PrivateTest -> test (28,709 / 3,589 / 3,589)"
 CSV_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")  # emotion 0..6
 CSV_CODES = {str(i): c for i, c in enumerate(CSV_CLASSES)}
 USAGE = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}

@@ -49,6 +49,7 @@ LAYOUTS = (
 CLASSES = list(EMOTIONS)
 DEFAULT_SIZE = 48
 DEFAULT_FOLDS = 0
+PROTOCOL = "official FER2013Train / Valid / Test; --label-mode majority or probability"
 OPTIONS = ("label_mode",)
 VOTES = [
     "neutral",

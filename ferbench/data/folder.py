@@ -30,6 +30,7 @@ LAYOUTS = ("flat: <class>/*.jpg", "split: {train,val,test}/<class>/*.jpg")
 CLASSES = None  # whatever subset the folders name
 DEFAULT_SIZE = 48
 DEFAULT_FOLDS = 0
+PROTOCOL = "the tree's train/val/test folders, or stratified 80/10/10 by image (not subject-independent)"
 SPLIT_NAMES = {
     "train": "train",
     "training": "train",

@@ -2,7 +2,10 @@
 
 Source layout (``--root`` is the folder holding the images, e.g. ``jaffedbase/`` or ``jaffe/``)::
 
-    KA.AN1.39.tiff  KA.AN2.40.tiff ...  YM.SU3.60.tiff    256×256 gray TIFF, 213 files
+    KA.AN1.39.tiff  KA.AN2.40.tiff ...  YM.SU3.60.tiff    256×256 8-bit TIFF, 213 files
+
+Most files are plain grayscale; some copies hold palette TIFFs (a gray ramp, 23 of the 213 in the
+copy this was tested on), which OpenCV decodes to the same gray values.
 
 File name ``XX.YYn.NNN.tiff``: ``XX`` the subject's initials (KA KL KM KR MK NA NM TM UY YM),
 ``YY`` the expression (AN anger, DI disgust, FE fear, HA happiness, NE neutral, SA sadness,
@@ -11,8 +14,14 @@ README, semantic-rating files) are ignored; image files whose name does not pars
 listed in the card.
 
 Splits: leave-one-subject-out, i.e. 10 subject folds (``--folds``); ``split`` is fold 0 of that
-protocol unless ``--split subject:a/b/c``. The images show head and shoulders: ``--detect`` crops
-the face (``none`` keeps the whole square frame).
+protocol unless ``--split subject:a/b/c``. One subject's id is ``NA``: it is kept as the string
+(the store reads ``subject`` as text, never as a missing value).
+
+Faces: the images are whole 256×256 frames (hair, neck, shoulders, background), while every other
+store holds face crops, so a model trained on whole JAFFE frames, or a FER2013 model tested on them,
+is not comparable. The default is therefore ``--detect haar`` (OpenCV's bundled cascade, found a face
+in all 213 real images); ``--detect yunet --detector-model PATH`` also finds all 213, and
+``--detect none`` keeps the whole frame.
 """
 
 from __future__ import annotations
@@ -33,6 +42,10 @@ LAYOUTS = ("images: XX.YYn.NNN.tiff (subject XX, expression YY in AN DI FE HA NE
 CLASSES = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger"]
 DEFAULT_SIZE = 48
 DEFAULT_FOLDS = 10
+# whole 256x256 frames (head, hair, shoulders): every other store holds face crops, and a model
+# trained or tested on whole frames is not comparable with them
+DEFAULT_DETECT = "haar"
+PROTOCOL = "leave-one-subject-out (10 folds); faces cropped by default (--detect haar)"
 CODES = {
     "AN": "anger",
     "DI": "disgust",
@@ -76,5 +89,9 @@ def collect(root: Path, layout: str, opts: PrepareOptions) -> Collected:
         classes=CLASSES,
         subjects=np.array(subjects),
         bad=bad,
-        card={"provenance": {"dataset": "JAFFE", "protocol": "leave-one-subject-out"}},
+        card={
+            "label_map": dict(CODES),
+            "reported_metric": "accuracy",
+            "provenance": {"dataset": "JAFFE", "protocol": "leave-one-subject-out"},
+        },
     )

@@ -58,6 +58,12 @@ DATASETS: dict[str, str] = {
     "jaffe": "ferbench.data.jaffe",
     "affectnet": "ferbench.data.affectnet",
     "folder": "ferbench.data.folder",
+    "rafdb": "ferbench.data.rafdb",
+    "sfew": "ferbench.data.sfew",
+    "expw": "ferbench.data.expw",
+    "kdef": "ferbench.data.kdef",
+    "oulu": "ferbench.data.oulu",
+    "affwild2": "ferbench.data.affwild2",
 }
 LIST_LIMIT = 5000  # files listed per problem kind in a card (the count is always exact)
 # Decoded images up to this many bytes stay in memory while preparing; more go to a scratch memmap on disk.
@@ -84,7 +90,7 @@ class PrepareOptions:
     channels: int = 1
     split: str = "official"
     folds: int | None = None  # None: the dataset's default (10 for CK+/JAFFE, 0 elsewhere)
-    detect: str = "none"
+    detect: str | None = None  # None: the dataset's DEFAULT_DETECT ("none" unless its images are whole frames)
     detector_model: str | None = None
     margin: float = 0.2
     align: bool = False
@@ -94,6 +100,13 @@ class PrepareOptions:
     class_map: dict[str, str] = field(default_factory=dict)
     val_fraction: float = 0.1
     neutral_frame: bool = False
+    # dataset-specific (issue 14): rafdb images, expw min_confidence, kdef angles, oulu light/sensor, affwild2 every
+    images: str = "aligned"
+    min_confidence: float | None = None
+    angles: str = "S"
+    light: str = "Strong"
+    sensor: str = "VL"
+    every: int = 1
     seed: int = 0
     force: bool = False
     workers: int | None = None
@@ -107,7 +120,8 @@ class PrepareOptions:
 
 
 # dataset-specific options and their neutral value: setting one for another dataset is an error
-SPECIFIC = {"label_mode": "majority", "neutral_frame": False}
+SPECIFIC = {"label_mode": "majority", "neutral_frame": False, "images": "aligned", "min_confidence": None,
+            "angles": "S", "light": "Strong", "sensor": "VL", "every": 1}
 
 
 @dataclass
@@ -164,7 +178,7 @@ def options(**opts) -> PrepareOptions:
         raise PrepareOptionError(f"--size {o.size}: expected 8..1024 pixels")
     if o.margin <= -0.5:  # the face box grows by 1 + 2 * margin: at -0.5 it vanishes
         raise PrepareOptionError(f"--margin {o.margin}: expected more than -0.5 (0.2 grows the box 20% per side)")
-    if o.detect not in DETECTORS:
+    if o.detect is not None and o.detect not in DETECTORS:
         raise PrepareOptionError(f"--detect {o.detect!r}: expected one of {', '.join(DETECTORS)}")
     if o.on_miss not in ON_MISS:
         raise PrepareOptionError(f"--on-miss {o.on_miss!r}: expected one of {', '.join(ON_MISS)}")
@@ -280,6 +294,8 @@ def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> Prepar
         o.size = module.DEFAULT_SIZE
     if o.folds is None:
         o.folds = module.DEFAULT_FOLDS
+    if o.detect is None:
+        o.detect = getattr(module, "DEFAULT_DETECT", "none")
     root, layout = find_root(module, root)
     out = Path(out)
     check_destination(out)
@@ -519,7 +535,7 @@ def _prepare_synthetic(
 ) -> PrepareResult:
     # the generator draws gray 48-px-style faces itself: every download/cropping option would be ignored
     unused = [k for k in ("channels", "detect", "detector_model", "margin", "align", "on_miss", "dedupe",
-                          "label_mode", "class_map", "val_fraction", "neutral_frame")
+                          "class_map", "val_fraction", *SPECIFIC)
               if getattr(o, k) != getattr(PrepareOptions(), k)]
     if unused:
         raise PrepareOptionError(
@@ -560,7 +576,9 @@ def list_datasets(data_dir: str | Path = "data") -> list[dict]:
         module = get(name)
         if name == "synthetic":
             layouts, classes = ["generated (no download)"], list(module.CLASSES)
+            protocol = "subject split 70/15/15 + 5 subject-grouped folds"
         else:
+            protocol = module.PROTOCOL
             layouts = list(module.LAYOUTS)
             classes = (
                 list(module.CLASSES)
@@ -583,7 +601,8 @@ def list_datasets(data_dir: str | Path = "data") -> list[dict]:
                 "folds": card.get("folds", 0),
                 "counts": {s: sum(c.values()) for s, c in card.get("counts", {}).items()},
             }
-        rows.append({"name": name, "layouts": layouts, "classes": classes, "prepared": prepared})
+        rows.append({"name": name, "layouts": layouts, "classes": classes, "protocol": protocol,
+                     "prepared": prepared})
     return rows
 
 
