@@ -487,7 +487,8 @@ def gradcam_cmd(
 @app.command("report")
 def report_cmd(
     results_dir: Path = typer.Argument(Path("results/runs"), help="Folder searched (recursively) for runs."),
-    fmt: str = typer.Option("markdown,latex", "--format", help="markdown, latex, csv, html (comma list)."),
+    fmt: str = typer.Option("markdown,latex", "--format",
+                            help="markdown, latex, csv, html (one self-contained page) (comma list)."),
     out: Path = typer.Option(Path("results/reports"), "--out", help="Where the report is written."),
     filter_: str = typer.Option(None, "--filter", help="pandas query over the runs, or col=v1|v2,col=v."),
     group_by: str = typer.Option(None, "--group-by", help="Columns that identify a model (comma list)."),
@@ -499,6 +500,8 @@ def report_cmd(
     **Examples**
 
         ferbench report results/runs/demo --format markdown,latex --out results/reports/demo
+
+        ferbench report results/demo/runs --format html --out results/demo/report
 
         ferbench report results/runs --filter "dataset == 'ckplus' and activation == 'elu'" --format csv
 
@@ -528,7 +531,7 @@ def demo_cmd(
     """Run every stage on the embedded synthetic dataset: prepare, grid, probes, report.
 
     Trains vgg_tiny and resnet_tiny × (none, se) × (relu, elu), sweeps the test resolution,
-    compares children with adults, and writes Markdown + LaTeX reports. About 2–3 minutes on
+    compares children with adults, and writes Markdown + LaTeX reports and the HTML page. About 2–3 minutes on
     2 CPU cores; re-running reuses what is finished.
 
     **Examples**

@@ -34,8 +34,8 @@ def plan_blocks(headers: Sequence[str], rows: Sequence[Sequence[str]], width: in
     """The column blocks to print and, per column, the width it gets: ``[(column indexes, {i: w})]``.
 
     Numeric columns get their full width (they never wrap); text columns may be narrowed down to
-    their longest word (at least :data:`MIN_TEXT`, at most half the width) and wrap; whatever still does not fit goes to the next
-    block, which repeats the first ``keys`` columns.
+    their longest word (at least :data:`MIN_TEXT`, at most half the width) and wrap; whatever still does
+    not fit goes to the next block, which repeats the first ``keys`` columns.
     """
     n = len(headers)
     cols = [[_plain(h), *(_plain(r[i]) for r in rows)] for i, h in enumerate(headers)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +348,22 @@ def test_report_out_is_a_file_exits_2(tmp_path):
     (tmp_path / "afile").write_text("x")
     r = CliRunner().invoke(app, ["report", str(tmp_path / "runs"), "--out", str(tmp_path / "afile")])
     assert r.exit_code == 2 and "--out" in r.output and "is a file" in r.output and "Traceback" not in r.output
+
+
+def test_every_figure_sits_beside_an_existing_table(tmp_path):
+    from ferbench.report.collect import MODEL_KEYS
+    from ferbench.report.figures import all_figures
+    from ferbench.report.tables import all_tables
+
+    runs = tmp_path / "runs"
+    for f in range(2):
+        make_run(runs, "ckplus", "vgg19", "none", fold=f, probes=True)
+        make_run(runs, "ckplus", "vgg19", "cbam", fold=f, accuracy=0.85, probes=True)
+    coll = collect(runs)
+    keys = {t.key for t in all_tables(coll, compare(coll), list(MODEL_KEYS))}
+    figs = all_figures(coll, tmp_path / "figs", list(MODEL_KEYS))
+    assert {f.key.split("_")[0] for f in figs} == {"heatmap", "confusion", "curves", "resize", "subgroups",
+                                                  "corrupt"}
+    assert all(f.table in keys for f in figs), [(f.key, f.table) for f in figs if f.table not in keys]
+    curves = next(f for f in figs if f.key.startswith("curves"))
+    assert "n=2 runs" in curves.caption and "one colour per run" in curves.caption

@@ -50,7 +50,7 @@ def test_page_is_self_contained(page):
     numbers = [int(n) for n in re.findall(r"<h2>(\d+)\. ", html)]
     assert numbers == list(range(1, len(numbers) + 1))
     # the resize figure sits in the same block as its table
-    block = next(b for b in html.split("<div class='block'")[1:] if "Resize sweep, test accuracy" in b)
+    block = next(b for b in html.split("<div class='block'")[1:] if "test accuracy by the side resized to" in b)
     assert "<figure id='f-resize_" in block
     # every run's provenance is one click away
     assert html.count("<details>") == 6 and html.count("<dd>ferbench grid</dd>") == 6

@@ -28,7 +28,8 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:v
 .layout{display:grid;grid-template-columns:17rem minmax(0,1fr);min-height:100vh}
 nav{position:sticky;top:0;align-self:start;max-height:100vh;overflow:auto;padding:1rem 1rem 2rem;
     border-right:1px solid var(--line);background:#fafbfc;font-size:13px}
-nav ol{list-style:none;padding-left:0;margin:.2rem 0}nav ol ol{padding-left:.9rem}nav li{margin:.15rem 0}nav a{color:var(--fg);text-decoration:none}
+nav ol{list-style:none;padding-left:0;margin:.2rem 0}nav ol ol{padding-left:.9rem}nav li{margin:.15rem 0}
+nav a{color:var(--fg);text-decoration:none}
 nav a:hover{color:var(--accent);text-decoration:underline}nav ol ol{font-size:12px;color:var(--muted)}
 main{padding:1rem 2rem 4rem;min-width:0}
 h1{font-size:1.6rem;margin:.3rem 0}h2{font-size:1.3rem;margin:2rem 0 .6rem;border-bottom:2px solid var(--line)}
