@@ -10,7 +10,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
 from ferbench.errors import FerbenchError
@@ -84,22 +83,17 @@ def _resumable_run(fn, **kwargs):
 
 
 def _print_runs(run_dirs) -> None:
-    from rich.table import Column, Table
-
+    from ferbench.terminal import print_table
     from ferbench.train.grid import summarize, summarize_cells
 
-    table = Table(Column("cell", no_wrap=True), "n test", "accuracy", "macro-F1", "epochs (best)", "train s")
-    for r in summarize(run_dirs):
-        table.add_row(r["cell"], str(r["n_test"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
-                      f"{r['epochs']} ({r['best_epoch']})", f"{r['seconds']:.1f}")
-    console.print(table)
+    print_table(console, ["cell", "n test", "accuracy", "macro-F1", "epochs (best)", "train s"],
+                [[escape(r["cell"]), str(r["n_test"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
+                  f"{r['epochs']} ({r['best_epoch']})", f"{r['seconds']:.1f}"] for r in summarize(run_dirs)])
     pooled = [r for r in summarize_cells(run_dirs) if r["n"] > 1]
     if pooled:
-        table = Table(Column("model (over seeds × folds)", no_wrap=True), "n", "accuracy", "macro-F1")
-        for r in pooled:
-            table.add_row(r["model"], str(r["n"]), f"{r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}",
-                          f"{r['macro_f1_mean']:.4f} ± {r['macro_f1_std']:.4f}")
-        console.print(table)
+        print_table(console, ["model (over seeds × folds)", "n", "accuracy", "macro-F1"],
+                    [[escape(r["model"]), str(r["n"]), f"{r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}",
+                      f"{r['macro_f1_mean']:.4f} ± {r['macro_f1_std']:.4f}"] for r in pooled])
 
 
 @app.command("train")
@@ -182,7 +176,6 @@ def grid_cmd(
 
         ferbench grid --grid benchmarks/grids/doc1.toml --executor ray --ray-address auto --gpus-per-cell 0.5
     """
-    from rich.table import Table
 
     from ferbench.train.grid import GridSpec, load_grid_file, plan, run_grid
 
@@ -198,11 +191,11 @@ def grid_cmd(
     if pretrained:
         spec.model_kwargs["pretrained"] = str(pretrained)
     if dry_run:
+        from ferbench.terminal import print_table
+
         rows, total = plan(spec, out=out, data_dir=data_dir, device=device, filter=filter_)
-        table = Table("cell", "status", "est. time")
-        for r in rows:
-            table.add_row(r["cell"], r["status"], r["estimate"])
-        console.print(table)
+        print_table(console, ["cell", "status", "est. time"],
+                    [[escape(r["cell"]), r["status"], r["estimate"]] for r in rows])
         todo = sum(r["status"] != "done" for r in rows)
         console.print(f"{len(rows)} cells, {todo} to train, estimated {total} (rough upper bound)")
         return
@@ -288,7 +281,6 @@ def prepare_cmd(
 
         ferbench prepare synthetic --subjects 20 --per-class 4
     """
-    from rich.table import Table
 
     from ferbench.data.registry import notes, prepare, summary
 
@@ -303,11 +295,12 @@ def prepare_cmd(
         console.print(f"{escape(str(store.root))} is already prepared ({store.card.get('num_images')} "
                       "images); nothing to do (pass --force to rebuild)")
         return
+    from ferbench.terminal import print_table
+
     counts = summary(store)
-    table = Table("class", *counts.columns, title=f"{store.name}: images per split")
-    for cls, row in counts.iterrows():
-        table.add_row(str(cls), *(str(v) for v in row))
-    console.print(table)
+    print_table(console, ["class", *map(str, counts.columns)],
+                [[escape(str(cls)), *(str(v) for v in row)] for cls, row in counts.iterrows()],
+                title=escape(f"{store.name}: images per split"))
     for line in notes(store):
         console.print(escape(line), highlight=False)
 
@@ -322,22 +315,21 @@ def datasets_cmd(data_dir: Path = DATA_DIR):
 
         ferbench datasets --data-dir /scratch/ferbench-data
     """
-    from rich.table import Column, Table
 
     from ferbench.data.registry import list_datasets
+    from ferbench.terminal import print_table
 
-    # fold, not truncate: a layout or protocol cut at the terminal's width would mislead
-    table = Table("dataset", Column("layouts (--root)", overflow="fold"), "classes",
-                  Column("protocol", overflow="fold"), f"prepared in {escape(str(data_dir))}")
+    rows = []
     for row in list_datasets(data_dir):
         prep = row["prepared"]
         done = "-" if prep is None else f"{prep['num_images']} images: " + ", ".join(
             f"{s} {n}" for s, n in prep["counts"].items())
         if prep and prep["folds"]:
             done += f"; {prep['folds']} folds"
-        table.add_row(row["name"], escape("\n".join(row["layouts"])), ", ".join(row["classes"]),
-                      escape(row["protocol"]), done)
-    console.print(table)
+        rows.append([row["name"], escape("\n".join(row["layouts"])), ", ".join(row["classes"]),
+                     escape(row["protocol"]), done])
+    print_table(console, ["dataset", "layouts (--root)", "classes", "protocol",
+                          f"prepared in {escape(str(data_dir))}"], rows)
 
 
 # ---- models (owned by the models agent) ----------------------------------------------------------
@@ -355,26 +347,24 @@ def models_cmd(
 
         ferbench models --filter resnet --size 96 --channels 3
     """
-    from rich.table import Column, Table
 
     from ferbench.models import ACTIVATIONS, ATTENTIONS
     from ferbench.models.summary import zoo_table
+    from ferbench.terminal import print_table
 
     df = zoo_table(img_size=size, in_chans=channels, filter=filter_)
-    table = Table(Column("model", no_wrap=True), "family", "params", f"MACs @{size}px", "attention", "activation",
-                  "default px",
-                  title=f"ferbench model zoo ({channels}-channel input, 7 classes)",
-                  caption=f"all = attention {'|'.join(ATTENTIONS)}; activation {'|'.join(ACTIVATIONS)}; "
-                          "[bold]bold[/bold] = default")
 
     def _axis(accepted: str, default: str, full: tuple[str, ...]) -> str:
         return f"[bold]{default}[/bold] (" + ("all" if tuple(accepted.split(",")) == full else accepted) + ")"
 
-    for r in df.itertuples():
-        table.add_row(r.name, r.family, f"{r.params / 1e6:.2f}M", f"{r.macs / 1e6:.1f}M",
-                      _axis(r.attentions, r.default_attention, ATTENTIONS),
-                      _axis(r.activations, r.default_activation, ACTIVATIONS), str(r.default_img_size))
-    console.print(table)
+    rows = [[r.name, r.family, f"{r.params / 1e6:.2f}M", f"{r.macs / 1e6:.1f}M",
+             _axis(r.attentions, r.default_attention, ATTENTIONS),
+             _axis(r.activations, r.default_activation, ACTIVATIONS), str(r.default_img_size)]
+            for r in df.itertuples()]
+    print_table(console, ["model", "family", "params", f"MACs @{size}px", "attention", "activation", "default px"],
+                rows, title=f"ferbench model zoo ({channels}-channel input, 7 classes)",
+                caption=f"all = attention {'|'.join(ATTENTIONS)}; activation {'|'.join(ACTIVATIONS)}; "
+                        "[bold]bold[/bold] = default")
 
 
 # ---- probes: resize-sweep / subgroups / corrupt / gradcam (ferbench.probes) ----------------------
@@ -395,15 +385,13 @@ def _finished_runs(runs: list[Path]) -> list[Path]:
 
 
 def _probe_table(df, title: str, pct: bool = True) -> None:
-    """A DataFrame as a rich table; floats as percentages (accuracies) or 3 decimals, ints as they are."""
-    from rich.table import Table
+    """A DataFrame as a table that fits the terminal; floats as percentages (accuracies) or 3 decimals."""
+    from ferbench.terminal import print_table
 
     head = [escape(str(df.index.name or "")), *(escape(str(c)) for c in df.columns)]
-    table = Table(*head, title=escape(title))
-    for idx, *row in df.itertuples():
-        cells = [(f"{100 * v:.2f}%" if pct else f"{v:.3f}") if isinstance(v, float) else str(v) for v in row]
-        table.add_row(escape(str(idx)), *cells)
-    console.print(table)
+    rows = [[escape(str(idx)), *((f"{100 * v:.2f}%" if pct else f"{v:.3f}") if isinstance(v, float) else str(v)
+                                 for v in row)] for idx, *row in df.itertuples()]
+    print_table(console, head, rows, title=escape(title))
 
 
 @app.command("resize-sweep")
@@ -511,22 +499,21 @@ def gradcam_cmd(
 
         ferbench gradcam results/runs/demo/synthetic/vgg_tiny-none-relu/s0 --out figures --device cpu
     """
-    from rich.table import Table
-
     from ferbench.probes.gradcam import gradcam
+    from ferbench.terminal import print_table
 
     index, d = gradcam(run, n, out=out, device=device, seed=seed)
-    table = Table("class", "kind", "available", "shown", "file", title=escape(str(run)))
-    for r in index.itertuples(index=False):
-        table.add_row(r[0], r[1], str(r[2]), str(r[3]), escape(r[4]))
-    console.print(table)
+    print_table(console, ["class", "kind", "available", "shown", "file"],
+                [[escape(str(r[0])), r[1], str(r[2]), str(r[3]), escape(str(r[4]))]
+                 for r in index.itertuples(index=False)], title=escape(str(run)))
     console.print(f"wrote {escape(str(d / 'gradcam'))}/", highlight=False)
 
 
 @app.command("report")
 def report_cmd(
     results_dir: Path = typer.Argument(Path("results/runs"), help="Folder searched (recursively) for runs."),
-    fmt: str = typer.Option("markdown,latex", "--format", help="markdown, latex, csv, html (comma list)."),
+    fmt: str = typer.Option("markdown,latex", "--format",
+                            help="markdown, latex, csv, html (one self-contained page) (comma list)."),
     out: Path = typer.Option(Path("results/reports"), "--out", help="Where the report is written."),
     filter_: str = typer.Option(None, "--filter", help="pandas query over the runs, or col=v1|v2,col=v."),
     group_by: str = typer.Option(None, "--group-by", help="Columns that identify a model (comma list)."),
@@ -538,6 +525,8 @@ def report_cmd(
     **Examples**
 
         ferbench report results/runs/demo --format markdown,latex --out results/reports/demo
+
+        ferbench report results/demo/runs --format html --out results/demo/report
 
         ferbench report results/runs --filter "dataset == 'ckplus' and activation == 'elu'" --format csv
 
@@ -567,7 +556,7 @@ def demo_cmd(
     """Run every stage on the embedded synthetic dataset: prepare, grid, probes, report.
 
     Trains vgg_tiny and resnet_tiny × (none, se) × (relu, elu), sweeps the test resolution,
-    compares children with adults, and writes Markdown + LaTeX reports. About 2–3 minutes on
+    compares children with adults, and writes Markdown + LaTeX reports and the HTML page. About 2–3 minutes on
     2 CPU cores; re-running reuses what is finished.
 
     **Examples**
@@ -576,14 +565,11 @@ def demo_cmd(
     * `ferbench demo --out /tmp/ferbench-demo --epochs 3`
     """
     from ferbench.demo import run_demo
+    from ferbench.terminal import print_table
 
     res = run_demo(out, device=device, seed=seed, epochs=epochs, console=console)
-    table = Table(title="test accuracy per cell (synthetic, subject-independent test split)")
-    table.add_column("cell")
-    table.add_column("accuracy", justify="right")
-    for cell, acc in res.accuracies.items():
-        table.add_row(cell, f"{acc:.1%}")
-    console.print(table)
+    print_table(console, ["cell", "accuracy"], [[escape(c), f"{a:.1%}"] for c, a in res.accuracies.items()],
+                title="test accuracy per cell (synthetic, subject-independent test split)")
     console.print(f"chance level: {1 / 7:.1%}")
     console.print(f"store:   {res.store}")
     console.print(f"runs:    {res.out / 'runs'}  ({len(res.runs)} cells; probes in each cell's probes/)")

@@ -1,7 +1,7 @@
 """The end-to-end demo: every stage of ferbench on the embedded synthetic dataset, on a CPU.
 
 prepare (synthetic store) → grid (2 architectures × 2 attentions × 2 activations) → resolution sweep
-and subgroup probe on every trained cell → Markdown and LaTeX report. Everything is written under
+and subgroup probe on every trained cell → Markdown and LaTeX reports and the HTML page. Everything is written under
 one directory (``results/demo`` by default), and re-running resumes: finished cells and the
 prepared store are reused.
 """
@@ -85,7 +85,7 @@ def run_demo(out: str | Path = Path("results/demo"), *, device: str = "cpu", see
         subgroups(run, meta_column="group", seed=seed)
 
     say("[bold]4/4 report[/bold]")
-    reports = build_report(runs_root, out / "report", formats=("markdown", "latex"))
+    reports = build_report(runs_root, out / "report", formats=("markdown", "latex", "html"))
     metrics = [load_run(run).metrics for run in runs]
     accuracies = {m["cell"]: m["accuracy"] for m in metrics}
     return DemoResult(out=out, store=store_dir, runs=runs, reports=dict(reports),

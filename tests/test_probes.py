@@ -84,7 +84,8 @@ def test_degrade_is_identity_at_native_size_and_loses_detail_below():
 
 def test_resize_sweep_accuracy_falls_at_small_sizes(synth_run):
     df, d = resize_sweep(synth_run, sizes=[48, 24, 14], methods=["cubic", "area-linear"], device="cpu")
-    assert list(df.columns) == ["method", "size", "accuracy", "n"]
+    assert list(df.columns) == ["method", "size", "accuracy", "n", "native"]
+    assert (df["native"] == 48).all()  # the stored side: sizes above it are upsample-and-back
     on_disk = pd.read_csv(d / "resize.csv")
     assert len(on_disk) == 6 and d == synth_run / "probes"
     assert (d / "resize.png").stat().st_size > 0 and "Both Cubic" in (d / "resize.md").read_text()

@@ -6,176 +6,21 @@ comparison with a reported number and every bad-input message can be checked exa
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.latex import latex_problems
+from fixtures.report_runs import SEVEN, make_run
 
 from ferbench.report import ReportError, build_report, collect, compare, load_reported
-from ferbench.report.tables import gain_tables, grid_tables, latex_text, resize_tables, subgroup_tables
+from ferbench.report.render import latex_text
+from ferbench.report.tables import gain_tables, grid_tables, resize_tables, subgroup_tables
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
-
-SEVEN = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger"]
-
-
-def make_run(
-    root: Path,
-    dataset: str = "ckplus",
-    arch: str = "vgg19",
-    attention: str = "none",
-    activation: str = "elu",
-    seed: int = 0,
-    fold: int | None = None,
-    classes: list[str] | None = None,
-    accuracy: float = 0.8,
-    params: int = 42_870_000,
-    heads: str = "cls",
-    va: bool = False,
-    finished: bool = True,
-    probes: bool = False,
-    epochs: int = 3,
-) -> Path:
-    """Write one run directory; ``finished=False`` leaves out metrics.json (a run still training)."""
-    classes = list(classes or SEVEN)
-    k = len(classes)
-    cell = f"{dataset}/{arch}-{attention}-{activation}/s{seed}" + (f"/f{fold}" if fold is not None else "")
-    d = root / cell
-    d.mkdir(parents=True, exist_ok=True)
-    cfg = {
-        "cell": cell,
-        "dataset": dataset,
-        "store": f"data/{dataset}",
-        "arch": arch,
-        "attention": attention,
-        "activation": activation,
-        "seed": seed,
-        "fold": fold,
-        "classes": classes,
-        "model": {
-            "arch": arch,
-            "attention": attention,
-            "activation": activation,
-            "num_classes": k,
-            "heads": heads,
-        },
-        "train": {"epochs": epochs, "batch_size": 64, "lr": 0.001, "size": 48, "channels": 1},
-        "env": {
-            "python": "3",
-            "torch": "2",
-            "timm": "1",
-            "ferbench": "0.1.0",
-            "platform": "x",
-            "device": "cpu",
-            "git_commit": None,
-        },
-        "command": "ferbench grid",
-    }
-    (d / "config.json").write_text(json.dumps(cfg))
-    hist = [
-        {
-            "epoch": e + 1,
-            "train_loss": 2.0 / (e + 1),
-            "train_acc": 0.3 + 0.1 * e,
-            "val_loss": 2.2 / (e + 1),
-            "val_acc": min(accuracy, 0.25 + 0.1 * e),
-            "lr": 0.001,
-            "seconds": 60.0,
-            "img_per_s": 1000.0,
-        }
-        for e in range(epochs)
-    ]
-    (d / "history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in hist))
-    if not finished:
-        return d
-    n = 20 * k
-    correct = int(round(accuracy * n))
-    cm = np.zeros((k, k), dtype=int)
-    for i in range(n):  # spread the errors: the first `correct` images are right
-        t = i % k
-        cm[t, t if i < correct else (t + 1) % k] += 1
-    m = {
-        "cell": cell,
-        "dataset": dataset,
-        "arch": arch,
-        "attention": attention,
-        "activation": activation,
-        "seed": seed,
-        "fold": fold,
-        "classes": classes,
-        "n_test": n,
-        "accuracy": correct / n,
-        "balanced_accuracy": correct / n,
-        "macro_f1": correct / n - 0.01,
-        "kappa": 0.7,
-        "krippendorff_alpha": 0.69,
-        "roc_auc": 0.9,
-        "pr_auc": 0.8,
-        "per_class": {c: {"precision": 0.8, "recall": 0.75, "f1": 0.77, "support": 20} for c in classes},
-        "confusion": cm.tolist(),
-        "params": params,
-        "epochs_run": epochs,
-        "best_epoch": epochs,
-        "train_seconds": 180.0,
-    }
-    if va:
-        m["valence"] = {"rmse": 0.3, "corr": 0.8, "sagr": 0.8, "ccc": 0.75}
-        m["arousal"] = {"rmse": 0.25, "corr": 0.6, "sagr": 0.7, "ccc": 0.5}
-    if probes:
-        p = d / "probes"
-        p.mkdir(exist_ok=True)
-        rows = [
-            {"method": meth, "size": s, "accuracy": accuracy * (1 if s >= 32 else 0.7), "n": n}
-            for meth in ("cubic", "cubic-linear")
-            for s in (48, 32, 16)
-        ]
-        pd.DataFrame(rows).to_csv(p / "resize.csv", index=False)
-        sg = pd.DataFrame(
-            [
-                {
-                    "group": "adult",
-                    "n": 100,
-                    "accuracy": 0.82,
-                    "ci_low": 0.74,
-                    "ci_high": 0.89,
-                    "balanced_accuracy": 0.8,
-                },
-                {
-                    "group": "child",
-                    "n": 40,
-                    "accuracy": 0.7,
-                    "ci_low": 0.55,
-                    "ci_high": 0.83,
-                    "balanced_accuracy": 0.68,
-                },
-            ]
-        )
-        sg.to_csv(p / "subgroups.csv", index=False)
-        # the subgroups probe's layout: groups by name, pairwise differences as b − a
-        (p / "subgroups.json").write_text(
-            json.dumps(
-                {
-                    "groups": {r["group"]: r for r in sg.to_dict("records")},
-                    "differences": [
-                        {"a": "adult", "b": "child", "difference": -0.12, "ci_low": -0.27, "ci_high": 0.03}
-                    ],
-                }
-            )
-        )
-        pd.DataFrame(
-            [
-                {"corruption": "gaussian_noise", "severity": s, "accuracy": accuracy - 0.05 * s, "n": n}
-                for s in range(1, 6)
-            ]
-        ).to_csv(p / "corrupt.csv", index=False)
-    (d / "metrics.json").write_text(json.dumps(m))
-    return d
-
 
 # ---- the documents' numbers -------------------------------------------------------------------------
 def test_reported_facts_are_labelled_and_parse():
@@ -260,7 +105,8 @@ def test_grid_table_layout_bold_gain_and_n(tmp_path):
     assert list(d["Architecture"]) == ["VGG-19", "VGG-19 + CBAM"]
     assert list(d["Params"]) == ["42.87M", "45.26M"]
     assert d["CK+ Accuracy"][0] == "80.00 ± 0.00% (n=2)"
-    assert d["CK+ Accuracy"][1] == "**87.50 ± 3.54% (↑ 7.50%) (n=2)**"  # best in bold, gain vs no attention
+    # best in bold; the gain against no attention is a difference of percentages: percentage points
+    assert d["CK+ Accuracy"][1] == "**87.50 ± 3.54% (↑ 7.50 pp) (n=2)**"
     assert d["JAFFE Accuracy"][0] == "75.00% (n=1)" and d["JAFFE Accuracy"][1] == "no run"
     assert "ELU" in t.title
 
@@ -282,7 +128,7 @@ def test_gain_table_pairs_runs_by_seed_and_fold(tmp_path):
     ck = coll.runs[coll.runs["dataset"] == "ckplus"].set_index(["attention", "fold"])["accuracy"]
     diffs = [100 * (ck["cbam", f] - ck["none", f]) for f in range(4)]  # about 3, 1, 5, 0 points
     lo, hi = stats.ttest_1samp(diffs, 0).confidence_interval(0.95)
-    assert cbam["pairs"] == "4" and cbam["Δ Accuracy (points)"] == f"{np.mean(diffs):+.2f}"
+    assert cbam["pairs"] == "4" and cbam["Δ Accuracy (pp)"] == f"{np.mean(diffs):+.2f}"
     assert cbam["95% CI"] == f"[{lo:+.2f}, {hi:+.2f}]" and lo < 0 < hi
     assert rows.loc["VGG-19 + SEN-Net", "95% CI"] == "–" and rows.loc["VGG-19 + SEN-Net", "pairs"] == "1"
 
@@ -309,7 +155,9 @@ def test_probe_tables_resize_and_subgroups(tmp_path):
     make_run(tmp_path, "synthetic", "vgg_tiny", "none", "relu", probes=True, accuracy=0.8)
     coll = collect(tmp_path)
     (rt,) = resize_tables(coll, ["arch", "attention", "activation", "heads"])
-    assert list(rt.display.columns) == ["Method", "48", "32", "16"]  # sizes largest first, as the document
+    # sizes largest first, as the document; the native side (the run's 48 px) carries a footnote
+    assert list(rt.display.columns) == ["Method", "48^[a]", "32", "16"]
+    assert "native side (48 px)" in rt.footnotes["a"]
     assert list(rt.display["Method"]) == ["Both Cubic", "Cubic Linear"]
     assert rt.display["16"][0] == "56.00%" and "(n=1 run)" in rt.title
     groups, diff = subgroup_tables(coll)
@@ -321,9 +169,15 @@ def test_probe_tables_resize_and_subgroups(tmp_path):
 
 
 def test_latex_text_escapes_and_translates_markup():
-    assert latex_text("**87.50 ± 3.54% (↑ 7.50%)**") == r"\textbf{87.50 $\pm$ 3.54\% ($\uparrow$ 7.50\%)}"
-    assert latex_text("a_b & c#d {e} ~ ^") == r"a\_b \& c\#d \{e\} \textasciitilde{} \textasciicircum{}"
-    assert latex_text("7 √ó 7").isascii()  # nothing pdflatex cannot typeset passes through
+    assert latex_text("**87.50 ± 3.54% (↑ 7.50 pp)**") == r"\textbf{87.50 $\pm$ 3.54\% ($\uparrow$ 7.50 pp)}"
+    assert latex_text("a & c#d {e} ~ ^") == r"a \& c\#d \{e\} \textasciitilde{} \textasciicircum{}"
+    assert latex_text("a_b/c") == r"a\_\allowbreak{}b/\allowbreak{}c"  # ids may wrap in a narrow column
+    # every symbol a Markdown table shows has a LaTeX spelling; none is dropped (the Δ of the gains note was)
+    assert latex_text("Δ = a − b ≥ 0, ≤ 1, ↓ 2 pp") == r"$\Delta$ = a $-$ b $\geq$ 0, $\leq$ 1, $\downarrow$ 2 pp"
+    assert latex_text("überrascht, Ångström, 7 √ ó") == r'\"{u}berrascht, \r{A}ngstr\"{o}m, 7 $\surd$ \'{o}'
+    assert latex_text("κ α") == r"$\kappa$ $\alpha$"
+    assert latex_text("x^[a]") == r"x\textsuperscript{a}"  # a footnote mark
+    assert latex_text("日") == "[U+65E5]"  # no glyph in the standard fonts: visible, never silent
 
 
 def test_classification_and_valence_arousal_tables(tmp_path):
@@ -421,7 +275,7 @@ def test_filter_group_by_and_metric(tmp_path):
         build_report(tmp_path, tmp_path / "o", formats="csv", metric="speed", figures=False)
 
 
-# ---- every format, with figures; LaTeX compiles -----------------------------------------------------
+# ---- every format, with figures; LaTeX compiles cleanly ---------------------------------------------
 def test_all_formats_figures_and_latex_compiles(tmp_path):
     runs = tmp_path / "runs"
     make_run(runs, "synthetic", "vgg_tiny", "none", "relu", probes=True)
@@ -429,35 +283,60 @@ def test_all_formats_figures_and_latex_compiles(tmp_path):
     out = tmp_path / "report"
     w = build_report(runs, out, formats="markdown,latex,html,csv")
     md = w["markdown"].read_text()
-    for section in (
-        "1. Architecture",
-        "2. Classification",
-        "4. Resize",
-        "5. Subgroups",
-        "6. Reproduced",
-    ):
+    numbers = [int(n) for n in re.findall(r"^## (\d+)\. ", md, flags=re.M)]
+    assert numbers == list(range(1, len(numbers) + 1))  # consecutive: no section is skipped in the count
+    for section in ("1. Architecture", "2. Classification", "3. Resize", "4. Subgroups", "5. Corruptions",
+                    "6. Reproduced"):
         assert f"## {section}" in md
-    assert "VGG-tiny + SEN-Net" in md
+    assert "VGG-tiny + SEN-Net" in md and "(↑ 5.00 pp)" in md
+    assert not re.search(r"\([↑↓] [\d.]+%\)", md.split("Reproduced")[0])  # a difference of % is in pp
+    assert "48<sup>a</sup>" in md and "<sup>a</sup> The native side (48 px)" in md  # a footnote survives
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
         assert (out / link).is_file()
     figs = [k for k in w if k.startswith("figure:")]
     kinds = {k.split(":")[1].split("_")[0] for k in figs}
-    assert {"heatmap", "confusion", "curves", "resize", "subgroups"} <= kinds
+    assert {"heatmap", "confusion", "curves", "resize", "subgroups", "corrupt"} <= kinds
     assert any(k.endswith(".pdf") for k in figs)  # LaTeX includes the PDF versions
-    assert "<table>" in w["html"].read_text()
+    assert "<table class='sortable'" in w["html"].read_text()
     tex = w["latex"].read_text()
     assert r"\begin{document}" in tex and r"\toprule" in tex and r"\begin{longtable}" in tex
+    assert r"$\Delta$ = attention minus" in tex and r"48\textsuperscript{a}" in tex
+    assert "[U+" not in tex
     if not shutil.which("pdflatex"):
         pytest.skip("pdflatex not installed (apt: texlive-latex-base texlive-latex-recommended)")
-    res = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
-        cwd=out,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert res.returncode == 0, res.stdout[-3000:]
+    problems = latex_problems(out)
+    assert not problems, problems
     assert (out / "report.pdf").stat().st_size > 10_000
+
+
+def test_latex_fits_the_page_with_many_models_and_odd_names(tmp_path):
+    """Eight models (the classification table ran 151 pt off the page with a column each), class names
+    with accents and symbols, long run ids: every table fits, every glyph is there."""
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex not installed (apt: texlive-latex-base texlive-latex-recommended)")
+    runs = tmp_path / "runs"
+    classes = ["neutral", "Überraschung", "joie & peur", "≥ 50% sure", "α_β", "disgust", "anger"]
+    for arch in ("vgg16", "vgg19", "resnet50", "resnet101"):
+        for att, acc in (("none", 0.8), ("cbam", 0.83)):
+            for f in range(2):
+                make_run(runs, "ckplus", arch, att, fold=f, classes=classes, accuracy=acc - 0.02 * f)
+    out = tmp_path / "report"
+    build_report(runs, out, formats="latex")
+    assert "[U+" not in (out / "report.tex").read_text()
+    problems = latex_problems(out)
+    assert not problems, problems
+
+
+def test_latex_check_fails_on_a_missing_glyph_and_an_overfull_box(tmp_path):
+    """The check the two tests above rely on catches what it must (a test that cannot fail is no test)."""
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex not installed (apt: texlive-latex-base texlive-latex-recommended)")
+    (tmp_path / "report.tex").write_text(
+        "\\documentclass{article}\\tracinglostchars=2\\begin{document}\n"
+        "\\char\"80\\par\\hbox to 20pt{far too much text for twenty points}\n\\end{document}\n"
+    )
+    problems = latex_problems(tmp_path)
+    assert any("Missing character" in p for p in problems) and any("Overfull" in p for p in problems)
 
 
 def test_report_out_is_a_file_exits_2(tmp_path):
@@ -469,3 +348,22 @@ def test_report_out_is_a_file_exits_2(tmp_path):
     (tmp_path / "afile").write_text("x")
     r = CliRunner().invoke(app, ["report", str(tmp_path / "runs"), "--out", str(tmp_path / "afile")])
     assert r.exit_code == 2 and "--out" in r.output and "is a file" in r.output and "Traceback" not in r.output
+
+
+def test_every_figure_sits_beside_an_existing_table(tmp_path):
+    from ferbench.report.collect import MODEL_KEYS
+    from ferbench.report.figures import all_figures
+    from ferbench.report.tables import all_tables
+
+    runs = tmp_path / "runs"
+    for f in range(2):
+        make_run(runs, "ckplus", "vgg19", "none", fold=f, probes=True)
+        make_run(runs, "ckplus", "vgg19", "cbam", fold=f, accuracy=0.85, probes=True)
+    coll = collect(runs)
+    keys = {t.key for t in all_tables(coll, compare(coll), list(MODEL_KEYS))}
+    figs = all_figures(coll, tmp_path / "figs", list(MODEL_KEYS))
+    assert {f.key.split("_")[0] for f in figs} == {"heatmap", "confusion", "curves", "resize", "subgroups",
+                                                  "corrupt"}
+    assert all(f.table in keys for f in figs), [(f.key, f.table) for f in figs if f.table not in keys]
+    curves = next(f for f in figs if f.key.startswith("curves"))
+    assert "n=2 runs" in curves.caption and "one colour per run" in curves.caption

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ferbench.probes.plots import accuracy_axes
+from ferbench.probes.plots import AccuracyCanvas, mean_line
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
 SEVERITIES = (1, 2, 3, 4, 5)
@@ -153,14 +153,19 @@ def corruption_summary(df: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def plot_corruptions(df: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """Accuracy against severity (clean first), one line per corruption."""
-    clean = float(df.loc[df["corruption"] == "clean", "accuracy"].iloc[0])
-    with accuracy_axes(path, title or "corruptions", "severity", legend_size=8) as ax:
+def plot_corruptions(df: pd.DataFrame, path: Path, title: str = "", *, num_classes: int | None = None,
+                     pdf: bool = False) -> list[Path]:
+    """Accuracy against severity (clean first), one line per corruption; ``df`` holds one run or several
+    (mean line, ± std band). Written as ``path`` (PNG, and PDF beside it when ``pdf``)."""
+    df = df.assign(severity=pd.to_numeric(df["severity"], errors="coerce"))
+    clean = df[df["corruption"] == "clean"]
+    with AccuracyCanvas(path, title or "corruptions", "severity", num_classes=num_classes, pdf=pdf,
+                        legend_title="corruption") as c:
         for name, g in df[df["corruption"] != "clean"].groupby("corruption", sort=False):
-            ax.plot([0, *g["severity"]], [100 * clean, *(100 * g["accuracy"])], marker="o", label=name)
-        ax.set_xticks(range(6), ["clean", "1", "2", "3", "4", "5"])
-    return path
+            mean_line(c.ax, "severity", pd.concat([clean, g]), str(name).replace("_", " "))
+        ticks = sorted(df["severity"].dropna().unique())
+        c.ax.set_xticks(ticks, ["clean" if t == 0 else str(int(t)) for t in ticks])
+    return c.paths
 
 
 def corrupt(
@@ -184,5 +189,6 @@ def corrupt(
     d = probe.out_dir(out)
     df.to_csv(d / "corrupt.csv", index=False)
     summary.to_csv(d / "corrupt_summary.csv")
-    plot_corruptions(df, d / "corrupt.png", title=f"{probe.cell} (n={len(probe.labels)})")
+    plot_corruptions(df, d / "corrupt.png", title=f"Corruptions: {probe.cell} (n={len(probe.labels)} test images)",
+                     num_classes=len(probe.classes))
     return df, summary, d

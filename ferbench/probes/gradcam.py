@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from ferbench import figure_style as style
 from ferbench.metrics import softmax
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
@@ -115,30 +116,45 @@ def probe_cams(probe: ProbeRun, images: np.ndarray, target: torch.Tensor | None 
 
 
 def overlay(image: np.ndarray, cam: np.ndarray, tile: int = TILE, alpha: float = 0.45) -> np.ndarray:
-    """One BGR tile: the face in grey with the map in JET on top (both resized to ``tile``)."""
+    """One RGB tile in [0, 1]: the face in grey with the map on top, in the colour map the figure's colour
+    bar shows (:data:`ferbench.figure_style.CAM`); both resized to ``tile``."""
+    import matplotlib
+
     face = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    face = cv2.cvtColor(cv2.resize(face, (tile, tile), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2BGR)
-    heat = cv2.applyColorMap(np.uint8(255 * np.clip(cv2.resize(cam, (tile, tile)), 0, 1)), cv2.COLORMAP_JET)
-    return cv2.addWeighted(face, 1 - alpha, heat, alpha, 0)
+    face = cv2.resize(face, (tile, tile), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255.0
+    heat = matplotlib.colormaps[style.CAM](np.clip(cv2.resize(cam, (tile, tile)), 0, 1))[..., :3]
+    return (1 - alpha) * face[..., None] + alpha * heat
 
 
-def grid(tiles: list[np.ndarray], captions: list[str], cols: int = 8, title: str = "") -> np.ndarray:
-    """Tiles in rows of ``cols`` with a caption strip under each and a title bar on top (BGR uint8)."""
-    t = tiles[0].shape[0]
-    cap_h, title_h = 14, 22 if title else 0
+def grid_figure(tiles: list[np.ndarray], captions: list[str], path: Path, title: str, cols: int = 8,
+                what: str = "Grad-CAM relevance") -> Path:
+    """Tiles in rows of ``cols``, a caption under each, a wrapped title, the key under the grid and a
+    colour bar of the overlay's scale; written as the PNG ``path``."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    t, cap, gap = tiles[0].shape[0], 30, 4
     cols = max(1, min(cols, len(tiles)))
     rows = -(-len(tiles) // cols)
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    width = max(cols * t, cv2.getTextSize(title, font, 0.42, 1)[0][0] + 8 if title else 0)
-    canvas = np.full((title_h + rows * (t + cap_h), width, 3), 255, np.uint8)
-    if title:
-        cv2.putText(canvas, title, (4, 15), font, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-    for i, (tile, cap) in enumerate(zip(tiles, captions, strict=True)):
-        r, c = divmod(i, cols)
-        y, x = title_h + r * (t + cap_h), c * t
-        canvas[y:y + t, x:x + t] = tile
-        cv2.putText(canvas, cap, (x + 2, y + t + 11), font, 0.33, (0, 0, 0), 1, cv2.LINE_AA)
-    return canvas
+    mosaic = np.ones((rows * (t + cap), cols * (t + gap) - gap, 3), np.float32)
+    width = 1.0 * max(cols, 5) + 1.2
+    with style.Canvas(Path(path).with_suffix(""), width=width, height=1.3 * rows + 1.2) as c:
+        for i, tile in enumerate(tiles):
+            r, k = divmod(i, cols)
+            y, x = r * (t + cap), k * (t + gap)
+            mosaic[y:y + t, x:x + t] = tile
+            c.ax.text(x + t / 2, y + t + 2, captions[i], ha="center", va="top", fontsize=6.5)
+        c.ax.imshow(mosaic, interpolation="nearest")
+        c.ax.set_xticks([])
+        c.ax.set_yticks([])
+        for side in c.ax.spines.values():
+            side.set_visible(False)
+        key = (f"Under each face: its true class, then → the predicted class and its probability. "
+               f"Colour: {what} for the predicted class, 0 = none, 1 = the image's maximum.")
+        c.ax.set_xlabel(style.wrap(key, width - 1.2, style.SMALL), fontsize=style.SMALL)
+        style.colorbar(c.fig, ScalarMappable(Normalize(0, 1), style.CAM), c.ax, f"{what} (1 = image max)")
+        c.title(title)
+    return c.paths[0]
 
 
 def _attention_maps(model: torch.nn.Module, size: tuple[int, int]) -> np.ndarray | None:
@@ -193,7 +209,7 @@ def gradcam(
             row = {"class": name, "kind": kind, "available": len(avail), "shown": len(pick), "file": ""}
             if len(pick):
                 row["file"] = f"{name}_{kind}.png"
-                _write_grids(probe, pick, d / row["file"], f"{probe.cell}: {name}, {kind} "
+                _write_grids(probe, pick, d / row["file"], f"Grad-CAM, {probe.cell}: {name}, {kind} "
                              f"({len(pick)} of {len(avail)})", batch_size)
             rows.append(row)
     index = pd.DataFrame(rows, columns=["class", "kind", "available", "shown", "file"])
@@ -205,10 +221,10 @@ def _write_grids(probe: ProbeRun, pick: np.ndarray, path: Path, title: str, batc
     imgs = probe.images[pick]
     cam, lg, maps = probe_cams(probe, imgs, batch_size=batch_size)
     p = softmax(lg)
-    caps = [f"{probe.classes[int(probe.labels[i])][:5]}>{probe.classes[int(k)][:5]} {p[j, k]:.2f}"
+    caps = [f"{probe.classes[int(probe.labels[i])]}\n→ {probe.classes[int(k)]} {p[j, k]:.2f}"
             for j, (i, k) in enumerate(zip(pick, lg.argmax(1), strict=True))]
-    cv2.imwrite(str(path), grid([overlay(im, m) for im, m in zip(imgs, cam, strict=True)], caps, title=title))
+    grid_figure([overlay(im, m) for im, m in zip(imgs, cam, strict=True)], caps, path, title)
     if maps is not None:
-        cv2.imwrite(str(path.with_name(path.stem + "_attention.png")),
-                    grid([overlay(im, m) for im, m in zip(imgs, maps, strict=True)], caps,
-                         title=title + " - attention maps"))
+        grid_figure([overlay(im, m) for im, m in zip(imgs, maps, strict=True)], caps,
+                    path.with_name(path.stem + "_attention.png"), title + " - attention maps",
+                    what="Attention weight")

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ferbench.probes.plots import accuracy_axes
+from ferbench.probes.plots import AccuracyCanvas, mean_line
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
 DOCUMENT_SIZES: tuple[int, ...] = (112, 96, 84, 64, 56, 48, 32, 28, 16, 14)
@@ -113,18 +113,30 @@ def resize_table(df: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def plot_sweep(df: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """Accuracy against size, one line per method (sizes on a log axis, largest on the left)."""
-    with accuracy_axes(path, title or "resolution sweep", "downscaled side (px)") as ax:
+def plot_sweep(df: pd.DataFrame, path: Path, title: str = "", *, native: int | None = None,
+               num_classes: int | None = None, pdf: bool = False) -> list[Path]:
+    """Accuracy against size, one line per method (log axis, largest on the left); written as ``path``
+    (PNG, and PDF beside it when ``pdf``). ``df`` holds one run or several (mean line, ± std band).
+
+    Sizes above ``native`` (the stored side) are shaded and named for what they are: the image is
+    upsampled to that side and back, so no detail is removed there.
+    """
+    sizes = sorted(pd.to_numeric(df["size"]).unique())
+    with AccuracyCanvas(path, title or "resolution sweep", "side the test images are resized to (px)",
+                        num_classes=num_classes, pdf=pdf, legend_title="down / up interpolation") as c:
+        df = df.assign(size=pd.to_numeric(df["size"]))
         for method, g in df.groupby("method", sort=False):
-            g = g.sort_values("size")
-            ax.plot(g["size"], 100 * g["accuracy"], marker="o", label=method_label(method))
-        ax.set_xscale("log")
-        sizes = sorted(df["size"].unique())
-        ax.set_xticks(sizes, [str(s) for s in sizes])
-        ax.minorticks_off()
-        ax.invert_xaxis()
-    return path
+            mean_line(c.ax, "size", g, method_label(method))
+        c.ax.set_xscale("log")
+        c.ax.set_xticks(sizes, [str(s) for s in sizes])
+        c.ax.minorticks_off()
+        if native:
+            c.ax.axvline(native, color="0.35", ls="--", lw=0.9, label=f"native side ({native} px)")
+            if sizes[-1] > native:
+                c.ax.axvspan(native, sizes[-1] * 1.08, color="0.85", alpha=0.6, lw=0,
+                             label="above native: upsampled and back")
+        c.ax.set_xlim(sizes[-1] * 1.08, sizes[0] / 1.08)  # inverted: resolution falls to the right
+    return c.paths
 
 
 def resize_sweep(
@@ -138,7 +150,8 @@ def resize_sweep(
 ) -> tuple[pd.DataFrame, Path]:
     """Run the resolution sweep on one finished run; writes ``resize.csv``, ``resize.md``, ``resize.png``.
 
-    Returns the long table (``method, size, accuracy, n``) and the directory written. ``seed`` is
+    Returns the long table (``method, size, accuracy, n, native``; ``native`` is the stored side, above
+    which a size is an upsample-and-back) and the directory written. ``seed`` is
     accepted for the common probe interface; the sweep itself is deterministic.
     """
     del seed
@@ -148,10 +161,12 @@ def resize_sweep(
     probe = load_probe_run(run, device=device)
     sizes = list(sizes or default_sizes(probe.size))
     df = sweep(probe, sizes, methods)
+    df["native"] = int(probe.images.shape[1])
     d = probe.out_dir(out)
     df.to_csv(d / "resize.csv", index=False)
     table = (100 * resize_table(df)).map(lambda v: f"{v:.2f}%")
     (d / "resize.md").write_text(f"Resolution sweep, {probe.cell} (n={len(probe.labels)})\n\n"
                                  + table.to_markdown() + "\n")
-    plot_sweep(df, d / "resize.png", title=f"{probe.cell} (n={len(probe.labels)})")
+    plot_sweep(df, d / "resize.png", title=f"Resolution sweep: {probe.cell} (n={len(probe.labels)} test images)",
+               native=int(probe.images.shape[1]), num_classes=len(probe.classes))
     return df, d

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -10,21 +11,13 @@ import pandas as pd
 from ferbench import __version__
 from ferbench.report import figures as figs
 from ferbench.report.collect import Collection, ReportError, check_group_by, collect
+from ferbench.report.figures import Figure
+from ferbench.report.render import LATEX_PREAMBLE, latex_table, latex_text, markdown_table, markdown_text
 from ferbench.report.reported import compare
-from ferbench.report.tables import (
-    SECTIONS,
-    Table,
-    all_tables,
-    html_table,
-    latex_table,
-    latex_text,
-    markdown_table,
-)
+from ferbench.report.tables import SECTIONS, Table, all_tables
 
 FORMATS = ("markdown", "latex", "csv", "html")
 FORMAT_ALIASES = {"md": "markdown", "tex": "latex", "htm": "html"}
-
-Figures = dict[str, list[tuple[str, list[Path]]]]
 
 
 class ReportPaths(dict):
@@ -50,15 +43,41 @@ def parse_formats(formats) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _sections(tables: list[Table], figures: Figures):
+@dataclass
+class Section:
+    number: int  # consecutive over the sections this report has
+    key: str
+    title: str
+    blocks: list[tuple[Table | None, list[Figure]]]  # each table with the figures that illustrate it
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number}. {self.title}"
+
+    @property
+    def anchor(self) -> str:
+        return f"s-{self.key}"
+
+
+def sections(tables: list[Table], figures: list[Figure]) -> list[Section]:
+    """The report's sections in order, numbered 1, 2, 3... over those present; in each, every table
+    followed by its figures, then the figures of no table of the section."""
+    out = []
     for key, title in SECTIONS.items():
         ts = [t for t in tables if t.section == key]
-        fs = figures.get(key, [])
-        if ts or fs:
-            yield key, title, ts, fs
+        fs = [f for f in figures if f.section == key]
+        if not ts and not fs:
+            continue
+        keys = {t.key for t in ts}
+        blocks: list[tuple[Table | None, list[Figure]]] = [(t, [f for f in fs if f.table == t.key]) for t in ts]
+        loose = [f for f in fs if f.table not in keys]
+        if loose:
+            blocks.append((None, loose))
+        out.append(Section(len(out) + 1, key, title, blocks))
+    return out
 
 
-def _header(coll: Collection) -> tuple[str, list[str]]:
+def header(coll: Collection) -> tuple[str, list[str]]:
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     runs = coll.runs
     lines = [
@@ -71,36 +90,76 @@ def _header(coll: Collection) -> tuple[str, list[str]]:
     return "ferbench report", lines
 
 
-def write_markdown(path: Path, coll: Collection, tables: list[Table], figures: Figures) -> Path:
-    title, head = _header(coll)
-    out = [f"# {title}", "", *[f"- {h}" for h in head], ""]
+def write_markdown(path: Path, coll: Collection, secs: list[Section]) -> Path:
+    title, head = header(coll)
+    out = [f"# {title}", "", *[f"- {markdown_text(h)}" for h in head], ""]
     if coll.problems:
-        out += ["## Problems", "", *[f"- {p}" for p in coll.problems], ""]
-    for _, sec, ts, fs in _sections(tables, figures):
-        out += [f"## {sec}", ""]
-        for t in ts:
-            out += [f"### {t.title}", "", markdown_table(t), ""]
-            if t.note:
-                out += [f"_{t.note}_", ""]
-        for caption, paths in fs:
-            rel = paths[0].relative_to(path.parent).as_posix()
-            out += [f"![{caption}]({rel})", "", f"_{caption}_", ""]
+        out += ["## Problems", "", *[f"- {markdown_text(p)}" for p in coll.problems], ""]
+    for sec in secs:
+        out += [f"## {sec.heading}", ""]
+        for t, fs in sec.blocks:
+            if t is not None:
+                out += [f"### {markdown_text(t.title)}", "", markdown_table(t), ""]
+                if t.note:
+                    out += [f"_{markdown_text(t.note)}_", ""]
+            for f in fs:
+                rel = f.png.relative_to(path.parent).as_posix()
+                out += [f"![{markdown_text(f.caption)}]({rel})", "", f"_{markdown_text(f.caption)}_", ""]
     path.write_text("\n".join(out), encoding="utf-8")
     return path
 
 
-def write_latex(path: Path, coll: Collection, tables: list[Table], figures: Figures) -> Path:
-    """A standalone document (article, booktabs, longtable, graphicx) that compiles with pdflatex."""
-    title, head = _header(coll)
+LATEX_TEXT_WIDTH_IN = 26.7 / 2.54  # A4 landscape less the margins, as in the preamble below
+LATEX_FIGURE_HEIGHT_IN = 0.42 * (21.0 - 3.0) / 2.54  # two rows of figures and their captions a page
+
+
+def _figure_width_in(f: Figure) -> float:
+    """The width (inches) to include a figure at: its own size, shrunk to fit the text block."""
+    from PIL import Image
+
+    with Image.open(f.png) as im:
+        w, h = (x / figs.style.DPI for x in im.size)
+    return min(w, LATEX_TEXT_WIDTH_IN, w * LATEX_FIGURE_HEIGHT_IN / h)
+
+
+def _latex_figures(fs: list[Figure], base: Path) -> list[str]:
+    """Figures at their own size, packed side by side in rows that fit the line, each with its caption
+    under it (minipages: no float limit, never split from the caption)."""
+    out, row, used = [], [], 0.0
+    rows = []
+    for f in fs:
+        w = _figure_width_in(f)
+        if row and used + w + 0.2 > LATEX_TEXT_WIDTH_IN:
+            rows.append(row)
+            row, used = [], 0.0
+        row.append((f, w))
+        used += w + 0.2
+    if row:
+        rows.append(row)
+    for row in rows:
+        out.append(r"\par\medskip{\centering")
+        for f, w in row:
+            rel = f.pdf.relative_to(base).as_posix()
+            out += [
+                rf"\begin{{minipage}}[t]{{{w:.2f}in}}\centering",
+                rf"\includegraphics[width={w:.2f}in]{{{rel}}}\par",
+                rf"{{\footnotesize {latex_text(f.caption)}\par}}",
+                r"\end{minipage}\hspace{0.2in}",
+            ]
+        out.append(r"\par}")
+    return out
+
+
+def write_latex(path: Path, coll: Collection, secs: list[Section]) -> Path:
+    """A standalone document (article, booktabs, longtable, graphicx) that compiles with pdflatex and
+    only the packages of texlive-latex-base and -recommended. Every table fits the text width and every
+    symbol is typeset (``\\tracinglostchars`` reports any glyph a font lacks)."""
+    title, head = header(coll)
     out = [
         r"\documentclass[10pt]{article}",
         r"\usepackage[a4paper,landscape,margin=1.5cm]{geometry}",
-        r"\usepackage{booktabs}",
-        r"\usepackage{longtable}",
-        r"\usepackage{graphicx}",
-        r"\usepackage{array}",
-        r"\setlength{\LTleft}{0pt}",
-        r"\setlength{\LTright}{0pt}",
+        *LATEX_PREAMBLE,
+        r"\tracinglostchars=2",
         rf"\title{{{latex_text(title)}}}",
         r"\date{}",
         r"\begin{document}",
@@ -116,57 +175,17 @@ def write_latex(path: Path, coll: Collection, tables: list[Table], figures: Figu
             *[rf"\item {latex_text(p)}" for p in coll.problems],
             r"\end{itemize}",
         ]
-    for _, sec, ts, fs in _sections(tables, figures):
-        out += [rf"\section*{{{latex_text(sec)}}}"]
-        for t in ts:
-            out += [rf"\subsection*{{{latex_text(t.title)}}}", r"{\footnotesize", latex_table(t), "}"]
-            if t.note:
-                out += [rf"\par\emph{{\footnotesize {latex_text(t.note)}}}\par"]
-        for caption, paths in fs:
-            pdf = next((p for p in paths if p.suffix == ".pdf"), paths[0])
-            rel = pdf.relative_to(path.parent).as_posix()
-            out += [
-                r"\begin{figure}[htbp]\centering",
-                rf"\includegraphics[width=0.7\linewidth,height=0.75\textheight,keepaspectratio]{{{rel}}}",
-                rf"\par{{\small {latex_text(caption)}}}",
-                r"\end{figure}",
-            ]
+    for sec in secs:
+        out += [rf"\section*{{{latex_text(sec.heading)}}}"]
+        for t, fs in sec.blocks:
+            if t is not None:
+                out += [rf"\subsection*{{{latex_text(t.title)}}}", r"{\footnotesize", latex_table(t), "}"]
+                if t.note:
+                    out += [rf"\par\emph{{\footnotesize {latex_text(t.note)}}}\par"]
+            out += _latex_figures(fs, path.parent)
         out.append(r"\clearpage")
     out.append(r"\end{document}")
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
-
-
-def write_html(path: Path, coll: Collection, tables: list[Table], figures: Figures) -> Path:
-    from html import escape
-
-    title, head = _header(coll)
-    out = [
-        "<!doctype html>",
-        "<html><head><meta charset='utf-8'>",
-        f"<title>{escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}th{background:#f3f3f3}"
-        "img{max-width:900px}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        "<ul>" + "".join(f"<li>{escape(h)}</li>" for h in head) + "</ul>",
-    ]
-    if coll.problems:
-        out += ["<h2>Problems</h2><ul>" + "".join(f"<li>{escape(p)}</li>" for p in coll.problems) + "</ul>"]
-    for _, sec, ts, fs in _sections(tables, figures):
-        out.append(f"<h2>{escape(sec)}</h2>")
-        for t in ts:
-            out += [f"<h3>{escape(t.title)}</h3>", html_table(t)]
-            if t.note:
-                out.append(f"<p><em>{escape(t.note)}</em></p>")
-        for caption, paths in fs:
-            rel = paths[0].relative_to(path.parent).as_posix()
-            out.append(
-                f"<figure><img src='{escape(rel)}' alt='{escape(caption)}'>"
-                f"<figcaption>{escape(caption)}</figcaption></figure>"
-            )
-    out.append("</body></html>")
-    path.write_text("\n".join(out), encoding="utf-8")
     return path
 
 
@@ -216,23 +235,25 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     comparison = compare(coll)
     tables = all_tables(coll, comparison, keys, metric)
-    figures_by = (
+    made = (
         figs.all_figures(coll, out / "figures", keys, metric, pdf="latex" in fmts)
         if figures and len(coll.runs)
-        else {}
+        else []
     )
+    secs = sections(tables, made)
     written = ReportPaths()
     if "markdown" in fmts:
-        written["markdown"] = write_markdown(out / "report.md", coll, tables, figures_by)
+        written["markdown"] = write_markdown(out / "report.md", coll, secs)
     if "latex" in fmts:
-        written["latex"] = write_latex(out / "report.tex", coll, tables, figures_by)
+        written["latex"] = write_latex(out / "report.tex", coll, secs)
     if "html" in fmts:
-        written["html"] = write_html(out / "report.html", coll, tables, figures_by)
+        from ferbench.report.page import write_html
+
+        written["html"] = write_html(out / "report.html", coll, secs, header(coll))
     if "csv" in fmts:
         written.update(write_csv(out / "csv", coll, tables))
-    for made in figures_by.values():
-        for _, paths in made:
-            for p in paths:
-                written[f"figure:{p.name}"] = p
+    for f in made:
+        for p in f.paths:
+            written[f"figure:{p.name}"] = p
     written.problems = list(coll.problems)
     return written

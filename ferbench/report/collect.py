@@ -127,7 +127,29 @@ def _run_row(run_id: str, run_dir: Path, cfg: dict, m: dict, hist: list[dict]) -
     }
     row["attention"] = row["attention"] or "none"
     row["fold"] = -1 if row["fold"] is None else int(row["fold"])  # -1: no fold (pandas groups drop None)
+    row.update(_provenance(cfg))
     return row
+
+
+def _provenance(cfg: dict) -> dict:
+    """How a run was made, as config.json records it (any key may be missing in older runs): the command,
+    the git commit, the store and its hash, and the versions of the environment."""
+    env = cfg.get("env") if isinstance(cfg.get("env"), dict) else {}
+    store = cfg.get("store")
+    store_info = store if isinstance(store, dict) else {}
+    store_hash = next((v for v in (cfg.get("store_hash"), cfg.get("store_card_hash"), env.get("store_hash"),
+                                   *(store_info.get(k) for k in ("card_hash", "hash", "fingerprint")))
+                       if v), None)
+    dirty = env.get("git_dirty")
+    return {
+        "command": cfg.get("command"),
+        "git_commit": env.get("git_commit") or env.get("git"),
+        "git_dirty": None if dirty is None else bool(dirty),
+        "store": store if isinstance(store, str) else store_info.get("path") or store_info.get("name"),
+        "store_hash": store_hash,
+        "environment": ", ".join(f"{k} {v}" for k, v in env.items()
+                                 if k not in ("git_commit", "git", "git_dirty", "store_hash") and v is not None),
+    }
 
 
 def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list[str]) -> None:

@@ -1,7 +1,8 @@
 """How names and numbers are printed in every table and figure: the documents' own spellings.
 
-Cells use a tiny markup that each output format translates (see :mod:`ferbench.report.tables`):
-``**x**`` for bold, and the characters ``±``, ``↑``, ``↓``, ``−``.
+Cells use a tiny markup that each output format translates (see :mod:`ferbench.report.render`):
+``**x**`` for bold, ``^[a]`` for a reference to the table's footnote ``a``, and plain Unicode for
+symbols (``±``, ``↑``, ``↓``, ``−``, ``Δ``...), which every format spells properly.
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ def stat(
     return f"{text} (n={n})" if show_n else text
 
 
-def gain(delta: float | None) -> str:
-    """A change in percentage points in the first document's style: ``(↑ 1.65%)`` / ``(↓ 0.40%)``."""
+def gain(delta: float | None, percent: bool = True) -> str:
+    """A change against a baseline: ``(↑ 1.65 pp)`` in percentage points for a percent metric (stored as
+    fractions; the first document prints these as ``(↑ 1.65%)``, but a difference of percentages is not
+    a percentage), else ``(↓ 0.012)`` in the metric's own unit."""
     if _isnan(delta):
         return ""
     arrow = "↑" if delta >= 0 else "↓"
-    return f"({arrow} {abs(100 * delta):.2f}%)"
+    return f"({arrow} {abs(100 * delta):.2f} pp)" if percent else f"({arrow} {abs(delta):.3f})"

@@ -8,29 +8,42 @@ in an ``n`` row/column, or in the table title when all cells share it.
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
-from dataclasses import dataclass
+import string
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from ferbench.report import display as dp
 from ferbench.report.collect import MODEL_KEYS, SCALAR_METRICS, VA_METRICS, Collection, aggregate
 
 ATTENTION_ORDER = ["none", "se", "eca", "cbam", "coord"]
 LOWER_IS_BETTER = {"rmse"}
+# The report's sections in order; the writers number the ones a report has consecutively.
 SECTIONS = {
-    "grid": "1. Architecture × attention grid",
-    "metrics": "2. Classification metrics",
-    "va": "3. Valence and arousal",
-    "resize": "4. Resize sweep",
-    "subgroups": "5. Subgroups",
-    "corrupt": "5b. Corruptions",
-    "reported": "6. Reproduced vs reported",
+    "grid": "Architecture × attention grid",
+    "metrics": "Classification metrics",
+    "va": "Valence and arousal",
+    "resize": "Resize sweep",
+    "subgroups": "Subgroups",
+    "corrupt": "Corruptions",
+    "reported": "Reproduced vs reported",
 }
+
+
+class Footnotes(dict):
+    """A table's footnotes, ``{mark: text}`` in the order first cited. ``ref(text)`` returns the markup
+    a cell or header appends (``^[a]``); citing the same text again reuses its mark. Every output format
+    renders the marks as superscripts and the notes under the table."""
+
+    def ref(self, text: str) -> str:
+        for mark, t in self.items():
+            if t == text:
+                return f"^[{mark}]"
+        mark = string.ascii_lowercase[len(self) % 26] * (1 + len(self) // 26)
+        self[mark] = text
+        return f"^[{mark}]"
 
 
 @dataclass
@@ -41,7 +54,8 @@ class Table:
     display: pd.DataFrame  # strings with markup
     data: pd.DataFrame  # tidy numbers for CSV
     note: str = ""
-    latex_widths: dict[str, str] | None = None  # column → LaTeX width (p{...}) for long text columns
+    footnotes: Footnotes = field(default_factory=Footnotes)
+    group: str = ""  # what the HTML page filters the section's tables by (a reported table's document)
 
 
 def slug(*parts) -> str:
@@ -95,6 +109,11 @@ def model_label(row, keys: list[str], varying: set[str]) -> str:
     return f"{label or 'all runs'} [{', '.join(extra)}]" if extra else (label or "all runs")
 
 
+def grid_key(activation: str, heads: str, multi_heads: bool) -> str:
+    """The key of the grid table of one activation (and heads, where a report has several)."""
+    return slug("grid", activation, heads if multi_heads else "")
+
+
 def varying_keys(runs: pd.DataFrame, keys: list[str]) -> set[str]:
     return {k for k in keys if k in runs and runs[k].astype(str).nunique() > 1}
 
@@ -144,7 +163,7 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
                 if att != "none" and base is not None:
                     delta = mean - getattr(base, f"{metric}_mean")
                 text = dp.stat(mean, std, n, pct, show_n=False)
-                row[d] = text if text == "–" else f"{text} {dp.gain(delta)} (n={n})".replace("  ", " ")
+                row[d] = text if text == "–" else f"{text} {dp.gain(delta, pct)} (n={n})".replace("  ", " ")
                 data.append(
                     {
                         "activation": act,
@@ -169,13 +188,17 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
         heads_txt = f", heads {heads}" if multi_heads else ""
         tables.append(
             Table(
-                key=slug("grid", act, heads if multi_heads else ""),
+                key=grid_key(act, heads, multi_heads),
                 section="grid",
                 title=f"Architectures × attention with {dp.ACTIVATION_NAMES.get(act, act)}{heads_txt}",
                 display=disp,
                 data=pd.DataFrame(data),
                 note=(
-                    "Mean ± sample std over n runs (seeds × folds); (↑/↓ x%) is the change against the same "
+                    "Mean ± sample std over n runs (seeds × folds); (↑/↓ x pp) is the change in percentage "
+                    "points against the same architecture without attention (means, not paired: the paired "
+                    "gains follow); best per column in bold."
+                    if pct
+                    else "Mean ± sample std over n runs (seeds × folds); (↑/↓ x) is the change against the same "
                     "architecture without attention; best per column in bold."
                 ),
             )
@@ -201,7 +224,7 @@ def gain_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
     paired = paired[paired[metric].notna() & paired["_base"].notna()]
     if not len(paired):
         return []
-    scale, unit = (100.0, " (points)") if metric in dp.PERCENT_METRICS else (1.0, "")
+    scale, unit = (100.0, " (pp)") if metric in dp.PERCENT_METRICS else (1.0, "")
     tables = []
     for (act, heads), g in paired.groupby(["activation", "heads"], sort=True):
         rows, data = [], []
@@ -235,7 +258,8 @@ def gain_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
                 display=pd.DataFrame(rows),
                 data=pd.DataFrame(data),
                 note=(
-                    "Δ = attention minus the same architecture without it, run against run (same dataset, "
+                    ("pp: percentage points. " if unit else "")
+                    + "Δ = attention minus the same architecture without it, run against run (same dataset, "
                     "seed, fold and test images). The 95% interval and p-value come from a paired t-test over "
                     "the pairs. An interval that includes 0 means the runs do not show a gain."
                 ),
@@ -279,6 +303,20 @@ def _metric_rows(
     return rows, data
 
 
+MODEL_COLUMNS = 4  # beyond this many models a metrics table turns: one row per model
+
+
+def _metric_frame(rows: list[dict], labels: list[str]) -> tuple[pd.DataFrame, str]:
+    """The document's layout (metrics as rows, a column per model) for a few models; with more, one row
+    per model, so the table stays readable and fits a page. Returns the frame and where the best is."""
+    disp = pd.DataFrame(rows)
+    if len(labels) <= MODEL_COLUMNS:
+        return disp, "row"
+    turned = disp.set_index("").T.reset_index(names="Model")
+    turned.columns.name = None
+    return turned, "column"
+
+
 def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
     """The second document's layout: metrics as rows, one column per model; then the per-class report."""
     if not len(coll.runs):
@@ -295,14 +333,15 @@ def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
     tables = []
     for ds, g, labels, kk in _models_by_dataset(coll, keys, list(SCALAR_METRICS)):
         rows, data = _metric_rows(g, labels, kk, metrics)
+        disp, best = _metric_frame(rows, labels)
         tables.append(
             Table(
                 key=slug("metrics", ds),
                 section="metrics",
                 title=f"Quantitative classification results — {dp.dataset_name(ds)}",
-                display=pd.DataFrame(rows),
+                display=disp,
                 data=pd.DataFrame(data),
-                note="Mean ± sample std over the n runs of each model; best per row in bold.",
+                note=f"Mean ± sample std over the n runs of each model; best per {best} in bold.",
             )
         )
         tables.append(per_class_table(coll, ds, g, labels, kk))
@@ -383,15 +422,16 @@ def va_tables(coll: Collection, keys: list[str]) -> list[Table]:
         )
         for ds, g, labels, kk in _models_by_dataset(part, keys, list(VA_METRICS)):
             rows, data = _metric_rows(g, labels, kk, VA_METRICS, digits=2, extra={"target": target})
+            disp, best = _metric_frame(rows, labels)
             tables.append(
                 Table(
                     key=slug("va", target, ds),
                     section="va",
                     title=f"Quantitative regression results ({target.capitalize()}) — {dp.dataset_name(ds)}",
-                    display=pd.DataFrame(rows),
+                    display=disp,
                     data=pd.DataFrame(data),
                     note="RMSE (lower is better), Pearson CORR, SAGR (sign agreement), CCC; "
-                    "mean ± std over n runs; best per row in bold.",
+                    f"mean ± std over n runs; best per {best} in bold.",
                 )
             )
     return tables
@@ -408,7 +448,11 @@ def _pivot_tables(
     title: str,
     row_name,
     descending: bool,
+    header=None,
+    first: str = "",
 ) -> list[Table]:
+    """One table per model: ``row`` values as rows, ``col`` values as columns. ``header(value, runs of
+    the model, footnotes)`` may name a column (and cite a footnote)."""
     if not len(df):
         return []
     keys = list(dict.fromkeys(["dataset", *keys]))
@@ -427,12 +471,14 @@ def _pivot_tables(
             stats[col].unique(), key=lambda v: (pd.to_numeric(v, errors="coerce"), str(v)), reverse=descending
         )
         uniform_n = stats["count"].nunique() == 1
+        notes = Footnotes()
+        names = {c: header(c, g, notes) if header else str(c) for c in cols}
         rows = []
         for r in dict.fromkeys(stats[row]):
-            out = {title.split(" ")[0]: row_name(r)}
+            out = {first: row_name(r)}
             for c in cols:
                 s = stats[(stats[row] == r) & (stats[col] == c)]
-                out[str(c)] = (
+                out[names[c]] = (
                     "–"
                     if not len(s)
                     else dp.stat(
@@ -454,16 +500,41 @@ def _pivot_tables(
             Table(
                 key=slug(section, *rec.values()),
                 section=section,
-                title=f"{title} — {label}, {dp.dataset_name(rec['dataset'])}{n_txt}",
+                title=f"{label}, {dp.dataset_name(rec['dataset'])} — {title}{n_txt}",
                 display=pd.DataFrame(rows),
                 data=data,
                 note="Test accuracy; mean ± std over runs where n > 1.",
+                footnotes=notes,
             )
         )
     return tables
 
 
+def resize_native(coll: Collection, sweep: pd.DataFrame) -> int | None:
+    """The stored side a model's sweep started from: the probe records it (``native``); for older probe
+    files the runs' input side, which equals it for every model trained at its store's size."""
+    if "native" in sweep and sweep["native"].notna().any():
+        vals = pd.to_numeric(sweep["native"], errors="coerce").dropna().unique()
+    else:
+        vals = coll.runs.loc[coll.runs["run_id"].isin(sweep["run_id"]), "image_size"].dropna().unique()
+    return int(vals[0]) if len(vals) == 1 else None
+
+
 def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
+    """The third document's layout, a table per model; a size above the native side is marked: there the
+    image is upsampled and back, which removes no detail."""
+
+    def header(size, runs: pd.DataFrame, notes: Footnotes) -> str:
+        native = resize_native(coll, runs)
+        if native is None or int(size) < native:
+            return str(size)
+        if int(size) == native:
+            return f"{size}" + notes.ref(
+                f"The native side ({native} px): the stored image, resized only to the model's input size.")
+        return f"{size}" + notes.ref(
+            f"Above the native {native} px: upsampled to this side and back, so no detail is removed; "
+            "not a lower resolution.")
+
     return _pivot_tables(
         coll,
         keys,
@@ -471,9 +542,11 @@ def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
         "method",
         "size",
         "resize",
-        "Method \\ resize value",
+        "test accuracy by the side resized to (px)",
         dp.method_name,
         descending=True,
+        header=header,
+        first="Method",
     )
 
 
@@ -485,9 +558,10 @@ def corrupt_tables(coll: Collection, keys: list[str]) -> list[Table]:
         "corruption",
         "severity",
         "corrupt",
-        "Corruption \\ severity",
+        "test accuracy by corruption severity",
         lambda c: str(c).replace("_", " "),
         descending=False,
+        first="Corruption",
     )
 
 
@@ -654,18 +728,11 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
                 key=slug("reported", doc[:3]),
                 section="reported",
                 title=f"{g['doc_title'].iloc[0]} ({doc})",
+                group=doc,
                 display=pd.DataFrame(rows),
                 data=g.drop(columns=[c for c in ("value_text",) if c in g]),
                 note="Reported: as printed in the document (its unit); ferbench: mean ± std over n "
                 "matching runs in the same unit; Difference: ferbench − reported.",
-                latex_widths={
-                    "Table": "2.6cm",
-                    "Row": "2.6cm",
-                    "Column": "1.6cm",
-                    "Setting": "2.8cm",
-                    "Metric": "1.8cm",
-                    "Notes": "4.2cm",
-                },
             )
         )
     if summary:
@@ -680,103 +747,9 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
                 note="compared: ferbench has the number; no run: no finished run of that dataset/model/"
                 "setting; no value: matching runs lack it (e.g. the probe was not run); not comparable: a "
                 "dataset statistic or setting ferbench does not measure; unreadable: a typo in the document.",
-                latex_widths={"Document": "9cm"},
             ),
         )
     return tables
-
-
-# ---- renderers -------------------------------------------------------------------------------------
-def markdown_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(t: Table) -> str:
-    disp = t.display
-    if not len(disp):
-        return "_(empty)_"
-    body = [[markdown_cell(v) for v in row] for row in disp.astype(str).to_numpy()]
-    return tabulate(
-        body, headers=[markdown_cell(c) for c in disp.columns], tablefmt="github", disable_numparse=True
-    )
-
-
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-}
-_LATEX_SYMBOLS = {
-    "±": r"$\pm$",
-    "↑": r"$\uparrow$",
-    "↓": r"$\downarrow$",
-    "−": "-",
-    "–": "--",
-    "—": "---",
-    "×": r"$\times$",
-    "…": "...",
-    "’": "'",
-    "“": "``",
-    "”": "''",
-}
-
-
-def latex_text(text: str) -> str:
-    """Escape for LaTeX, turn ``**x**`` into bold and the markup symbols into math; drop other non-ASCII."""
-    s = "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
-    s = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", s)
-    for sym, tex in _LATEX_SYMBOLS.items():
-        s = s.replace(sym, tex)
-    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
-
-
-def latex_table(t: Table, long_rows: int = 30) -> str:
-    """booktabs table (``longtable`` when it may not fit one page), from tabulate's raw LaTeX."""
-    disp = t.display
-    if not len(disp):
-        return r"\emph{(empty)}"
-    body = [[latex_text(v) for v in row] for row in disp.astype(str).to_numpy()]
-    headers = [latex_text(c) for c in disp.columns]
-    lines = tabulate(body, headers=headers, tablefmt="latex_raw", disable_numparse=True).splitlines()
-    widths = t.latex_widths or {}
-    spec = "".join(
-        # ragged-right paragraphs: long notes wrap without stretching
-        rf">{{\raggedright\arraybackslash}}p{{{widths[c]}}}" if c in widths else ("l" if i == 0 else "r")
-        for i, c in enumerate(disp.columns)
-    )
-    hlines = [i for i, line in enumerate(lines) if line.strip() == r"\hline"]
-    lines[0] = rf"\begin{{tabular}}{{{spec}}}"
-    lines[hlines[0]], lines[hlines[1]], lines[hlines[-1]] = r"\toprule", r"\midrule", r"\bottomrule"
-    if len(disp) > long_rows:
-        lines[0] = rf"\begin{{longtable}}{{{spec}}}"
-        lines[hlines[1]] = r"\midrule" + "\n" + r"\endhead"
-        lines[-1] = r"\end{longtable}"
-        return "\n".join(lines)
-    return "\\begin{center}\n" + "\n".join(lines) + "\n\\end{center}"
-
-
-def html_cell(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(str(text)))
-
-
-def html_table(t: Table) -> str:
-    disp = t.display
-    if not len(disp):
-        return "<p><em>(empty)</em></p>"
-    body = [[html_cell(v) for v in row] for row in disp.astype(str).to_numpy()]
-    return tabulate(
-        body, headers=[html_cell(c) for c in disp.columns], tablefmt="unsafehtml", disable_numparse=True
-    )
 
 
 def all_tables(

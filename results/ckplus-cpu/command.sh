@@ -10,4 +10,5 @@ ferbench grid --name ckplus-cpu --datasets ckplus --archs vgg_tiny,resnet_tiny \
 # session ran out after resnet18-cbam folds 0-5 and the next one re-ran this same line, which resumed folds 6-9
 ferbench grid --name ckplus-cpu --datasets ckplus --archs resnet18 --attentions none,cbam --activations elu \
   --seeds 0 --device cpu --out results/ckplus-cpu/runs
-ferbench report results/ckplus-cpu/runs --format markdown,latex,csv --out results/ckplus-cpu/report
+# report/ regenerated later from the committed runs (nothing retrained) with the report's new presentation
+ferbench report results/ckplus-cpu/runs --format markdown,latex,csv,html --out results/ckplus-cpu/report
