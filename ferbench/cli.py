@@ -268,7 +268,7 @@ def prepare_cmd(
     """
     from rich.table import Table
 
-    from ferbench.data.registry import notes, prepare, summary
+    from ferbench.data.prepare import notes, prepare, summary
 
     result = prepare(name, root, out, data_dir=data_dir, subjects=subjects, per_class=per_class, size=size,
                      channels=channels, split=split, folds=folds, detect=detect,
@@ -301,7 +301,7 @@ def datasets_cmd(data_dir: Path = DATA_DIR):
     """
     from rich.table import Table
 
-    from ferbench.data.registry import list_datasets
+    from ferbench.data.prepare import list_datasets
 
     table = Table("dataset", "layouts (--root)", "classes", f"prepared in {escape(str(data_dir))}")
     for row in list_datasets(data_dir):
