@@ -8,8 +8,8 @@ bilinearly upsampled to the input and scaled to [0, 1] per image. The map is com
 *predicted* class, so for a misclassified face it shows what the model took as evidence for its
 wrong answer.
 
-The input goes through the engine's own ``to_input`` + ``normalize`` (the batch half of
-:func:`ferbench.train.engine.predict`), so Grad-CAM sees exactly what evaluation sees.
+The input goes through :func:`ferbench.inference.model_input` (``to_input`` + ``normalize``, the
+batch half of :func:`ferbench.inference.predict`), so Grad-CAM sees exactly what evaluation sees.
 
 For models that expose attention maps (DDAMFN's dual-direction attention heads, via
 ``model.last_attention_maps``), :func:`gradcam` also writes those maps as overlays.
@@ -25,7 +25,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from ferbench.inference import model_input as to_model_input
 from ferbench.metrics import softmax
+from ferbench.probes.outputs import probe_dir, write_outputs
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
 TILE = 96  # side of one overlay tile in the grids (px)
@@ -78,14 +80,6 @@ def grad_cam(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor | Non
     return cam.cpu().numpy(), logits.detach().float().cpu().numpy()
 
 
-def model_input(probe: ProbeRun, images: np.ndarray) -> torch.Tensor:
-    """Stored uint8 images → the normalised tensor the model sees, via the engine (never re-implemented)."""
-    from ferbench.train.engine import normalize, to_input
-
-    batch = torch.from_numpy(np.ascontiguousarray(images)).to(probe.device)
-    return normalize(to_input(batch, probe.size, probe.channels))
-
-
 def probe_cams(probe: ProbeRun, images: np.ndarray, target: torch.Tensor | None = None,
                batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Grad-CAM (and attention) maps of stored uint8 ``images`` at the *stored* resolution, and logits.
@@ -95,7 +89,7 @@ def probe_cams(probe: ProbeRun, images: np.ndarray, target: torch.Tensor | None 
     """
     cams, logits, attn = [], [], []
     for s in range(0, len(images), batch_size):
-        x = model_input(probe, images[s:s + batch_size])
+        x = to_model_input(images[s:s + batch_size], probe.size, probe.channels, probe.device)
         t = None if target is None else target[s:s + batch_size]
         cam, lg = grad_cam(probe.model, x, t)
         cams.append(cam)
@@ -169,6 +163,7 @@ def gradcam(
     device: str = "auto",
     seed: int = 0,
     batch_size: int = 64,
+    data_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """Grad-CAM grids for one finished run: per class, up to ``n`` correct and ``n`` incorrect test faces.
 
@@ -179,12 +174,12 @@ def gradcam(
     """
     if n < 1:
         raise ProbeError(f"--n must be at least 1, got {n}")
-    probe = load_probe_run(run, device=device)
+    probe = load_probe_run(run, device=device, data_dir=data_dir)
     pred = probe.predict(probe.images).argmax(1)
     rng = np.random.default_rng(seed)
-    d = probe.out_dir(out) / "gradcam"
-    d.mkdir(parents=True, exist_ok=True)
-    rows = []
+    d = probe_dir(probe.path, probe.cell, out)
+    (d / "gradcam").mkdir(exist_ok=True)
+    rows, pictures = [], {}
     for c, name in enumerate(probe.classes):
         for kind, mask in (("correct", (probe.labels == c) & (pred == c)),
                            ("incorrect", (probe.labels == c) & (pred != c))):
@@ -193,22 +188,25 @@ def gradcam(
             row = {"class": name, "kind": kind, "available": len(avail), "shown": len(pick), "file": ""}
             if len(pick):
                 row["file"] = f"{name}_{kind}.png"
-                _write_grids(probe, pick, d / row["file"], f"{probe.cell}: {name}, {kind} "
-                             f"({len(pick)} of {len(avail)})", batch_size)
+                pictures.update(_grids(probe, pick, row["file"], f"{probe.cell}: {name}, {kind} "
+                                       f"({len(pick)} of {len(avail)})", batch_size))
             rows.append(row)
     index = pd.DataFrame(rows, columns=["class", "kind", "available", "shown", "file"])
-    index.to_csv(d / "index.csv", index=False)
-    return index, d.parent
+    files = {f"gradcam/{f}": (lambda tmp, im=im: cv2.imwrite(str(tmp), im)) for f, im in pictures.items()}
+    files["gradcam/index.csv"] = lambda tmp: index.to_csv(tmp, index=False)
+    write_outputs(d, "gradcam", {"n": n, "seed": seed}, probe.path, files)
+    return index, d
 
 
-def _write_grids(probe: ProbeRun, pick: np.ndarray, path: Path, title: str, batch_size: int) -> None:
+def _grids(probe: ProbeRun, pick: np.ndarray, file: str, title: str, batch_size: int) -> dict[str, np.ndarray]:
+    """The overlay grid of the ``pick``ed test images as ``file`` (and its attention maps' beside it)."""
     imgs = probe.images[pick]
     cam, lg, maps = probe_cams(probe, imgs, batch_size=batch_size)
     p = softmax(lg)
     caps = [f"{probe.classes[int(probe.labels[i])][:5]}>{probe.classes[int(k)][:5]} {p[j, k]:.2f}"
             for j, (i, k) in enumerate(zip(pick, lg.argmax(1), strict=True))]
-    cv2.imwrite(str(path), grid([overlay(im, m) for im, m in zip(imgs, cam, strict=True)], caps, title=title))
+    out = {file: grid([overlay(im, m) for im, m in zip(imgs, cam, strict=True)], caps, title=title)}
     if maps is not None:
-        cv2.imwrite(str(path.with_name(path.stem + "_attention.png")),
-                    grid([overlay(im, m) for im, m in zip(imgs, maps, strict=True)], caps,
-                         title=title + " - attention maps"))
+        out[file.replace(".png", "_attention.png")] = grid(
+            [overlay(im, m) for im, m in zip(imgs, maps, strict=True)], caps, title=title + " - attention maps")
+    return out
