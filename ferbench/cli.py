@@ -191,7 +191,7 @@ def grid_cmd(
     from rich.table import Table
 
     from ferbench.train.grid import run_grid
-    from ferbench.train.plan import plan
+    from ferbench.train.plan import plan, plan_summary
     from ferbench.train.spec import GridSpec, load_grid_file
 
     spec = load_grid_file(grid) if grid is not None else GridSpec()
@@ -211,16 +211,7 @@ def grid_cmd(
         for r in rows:
             table.add_row(escape(r["cell"]), escape(r["status"]), r["estimate"])
         console.print(table)
-        cells = [r for r in rows if r["status"] != "no store"]
-        todo = sum(r["status"] not in ("done",) and not r["status"].startswith("differs") for r in cells)
-        line = f"{len(cells)} cells, {todo} to train, estimated {total} (rough upper bound)"
-        differ = sum(r["status"].startswith("differs") for r in cells)
-        if differ:
-            line += f"; {differ} recorded with other options (refused without --force)"
-        missing = [r["cell"].split("/")[0] for r in rows if r["status"] == "no store"]
-        if missing:
-            line += f"; not prepared in {data_dir}: {', '.join(missing)} (`ferbench prepare NAME --root ...`)"
-        console.print(escape(line), highlight=False)
+        console.print(escape(plan_summary(rows, total, data_dir)), highlight=False)
         return
     ray_options = {"address": ray_address, "gpus_per_cell": gpus_per_cell, "cpus_per_cell": cpus_per_cell}
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,

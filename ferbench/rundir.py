@@ -196,14 +196,14 @@ def status(run_dir: str | Path, config: dict) -> RunStatus:
     the same identity) or ``changed`` (either, with another identity: ``differs`` names the keys)."""
     run_dir = Path(run_dir)
     finished = is_finished(run_dir)
+    if not finished and not (run_dir / STATE).is_file():
+        return RunStatus("new")  # nothing trained yet (at most a config.json from a cell killed in its first epoch)
     if not (run_dir / CONFIG).is_file():
-        return RunStatus("changed", (f"{CONFIG} (missing)",), True) if finished else RunStatus("new")
+        return RunStatus("changed", (f"{CONFIG} (missing)",), finished)
     differs = tuple(differing_keys(read_config(run_dir), config))
     if differs:
         return RunStatus("changed", differs, finished)
-    if finished:
-        return RunStatus("done", finished=True)
-    return RunStatus("resume" if (run_dir / STATE).is_file() else "new")
+    return RunStatus("done", finished=True) if finished else RunStatus("resume")
 
 
 # ---- writing -------------------------------------------------------------------------------------------
@@ -220,7 +220,12 @@ def clear(run_dir: str | Path) -> None:
     for name in (METRICS, CONFIG, HISTORY, MODEL, LOGITS, STATE):
         (run_dir / name).unlink(missing_ok=True)
     shutil.rmtree(run_dir / PROBES, ignore_errors=True)
-    for leftover in run_dir.glob(".*.tmp-*"):  # temporaries of a process killed mid-write
+    _drop_temporaries(run_dir)
+
+
+def _drop_temporaries(run_dir: Path) -> None:
+    """Temporaries of a process killed mid-write (:func:`ferbench.atomic.replace_atomically`)."""
+    for leftover in run_dir.glob(".*.tmp-*"):
         leftover.unlink(missing_ok=True)
 
 
@@ -264,8 +269,7 @@ def finish_run(run_dir: str | Path, metrics: dict) -> None:
     run_dir = Path(run_dir)
     write_json(run_dir / METRICS, metrics)
     (run_dir / STATE).unlink(missing_ok=True)
-    for leftover in run_dir.glob(".*.tmp-*"):
-        leftover.unlink(missing_ok=True)
+    _drop_temporaries(run_dir)
 
 
 @functools.lru_cache(maxsize=1)

@@ -62,7 +62,7 @@ def train_cell(
     torch.manual_seed(cell.seed)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # static shapes: autotuned kernels pay off
-    model = create_model_from_spec(cell.config["model"], pretrained=cell.pretrained)
+    model = create_model_from_spec(cell.config["model"], pretrained=cell.config["pretrained"])
 
     def epoch_done(record: dict, history: list[dict]) -> None:
         rundir.write_history(run_dir, history)

@@ -43,14 +43,17 @@ class Cell:
     activation: str
     seed: int
     fold: int | None = None
-    store: Path | None = None  # the store folder, absolute
     device_type: str = "cpu"  # the device the recipe was resolved for
-    pretrained: str | None = None  # the file the weights start from
     config: dict = field(default_factory=dict, compare=False)  # config.json without env and command
 
     @property
     def id(self) -> str:
         return rundir.cell_id(self.dataset, self.arch, self.attention, self.activation, self.seed, self.fold)
+
+    @property
+    def store(self) -> Path:
+        """The store folder the cell trains on."""
+        return Path(self.config["data_dir"]) / self.dataset
 
 
 def resolve_protocol(store: Store, protocol: str) -> str:
@@ -193,8 +196,7 @@ def expand_cells(
                         "classes": store.classes,
                         "n": parts[fold],
                     }
-                    cells.append(Cell(ds, arch, att, act, int(seed), fold, store=store.root, device_type=device_type,
-                                      pretrained=config["pretrained"], config=config))
+                    cells.append(Cell(ds, arch, att, act, int(seed), fold, device_type=device_type, config=config))
     return cells
 
 
@@ -273,11 +275,24 @@ def plan(
     rows, total = [], 0.0
     for c in cells:
         st = rundir.status(out / c.id, c.config)
-        status = {"changed": f"differs: {', '.join(st.differs)}"}.get(st.state, st.state)
-        status = "retrain" if force else status
-        todo = status != "done"
-        total += est[c.id] if todo else 0.0
-        rows.append({"cell": c.id, "status": status, "estimate": format_duration(est[c.id]) if todo else "-"})
+        status = "retrain" if force else {"changed": f"differs: {', '.join(st.differs)}"}.get(st.state, st.state)
+        trains = force or st.state in ("new", "resume")
+        total += est[c.id] if trains else 0.0
+        rows.append({"cell": c.id, "status": status, "estimate": format_duration(est[c.id]) if trains else "-"})
     for ds in missing:
         rows.append({"cell": f"{ds}/*", "status": "no store", "estimate": "-"})
     return rows, format_duration(total)
+
+
+def plan_summary(rows: list[dict], total: str, data_dir: str | Path) -> str:
+    """The line under a dry run's table: cells, how many train, the estimate, what is refused or missing."""
+    cells = [r for r in rows if r["status"] != "no store"]
+    differ = sum(r["status"].startswith("differs") for r in cells)
+    todo = sum(r["status"] != "done" for r in cells) - differ
+    line = f"{len(cells)} cells, {todo} to train, estimated {total} (rough upper bound)"
+    if differ:
+        line += f"; {differ} recorded with other options (refused without --force)"
+    missing = [r["cell"].split("/")[0] for r in rows if r["status"] == "no store"]
+    if missing:
+        line += f"; not prepared in {data_dir}: {', '.join(missing)} (`ferbench prepare NAME --root ...`)"
+    return line
