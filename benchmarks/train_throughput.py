@@ -31,8 +31,9 @@ import torch.nn.functional as F
 
 from ferbench.data.store import new_meta, write_store
 from ferbench.data.synthetic import CLASSES, generate
+from ferbench.inference import resolve_device
 from ferbench.models import create_model
-from ferbench.train.engine import fit, resolve_device
+from ferbench.train.engine import fit
 from ferbench.train.recipe import TrainConfig
 
 
@@ -112,7 +113,7 @@ def ferbench_img_per_s(
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
     model = create_model(arch, num_classes=len(CLASSES), in_chans=1)
-    hist = fit(model, store, tr, val, cfg, seed=0, device=str(dev)).history
+    hist = fit(model, store.images, store.meta["label"], tr, val, cfg, seed=0, device=str(dev)).history
     speeds = [r["img_per_s"] for r in hist[1:]] or [hist[0]["img_per_s"]]
     return statistics.median(speeds), cfg.batch_size
 

@@ -58,7 +58,9 @@ _CHANNELS = typer.Option(None, "--channels", help="1 (gray) or 3 (RGB) (default:
 _COMPILE = typer.Option(None, "--compile/--no-compile", help="torch.compile the model (default off).")
 _NAME = typer.Option(None, "--name", help="Grid name: runs go to results/runs/NAME/ (default 'default').")
 _RUNS_OUT = typer.Option(None, "--out", help="Runs root (default results/runs/NAME).")
-_QUIET = typer.Option(False, "--quiet", help="No progress bars.")
+_QUIET = typer.Option(False, "--quiet", help="No progress output (bars on a terminal, one line per epoch elsewhere).")
+_FORCE = typer.Option(False, "--force", help="Retrain the selected cells from scratch, also finished ones and ones "
+                      "recorded with other options, into the same run directories.")
 _PRETRAINED = typer.Option(
     None, "--pretrained", exists=True, dir_okay=False,
     help="Start from this local checkpoint (a ferbench .safetensors or timm weights); nothing is downloaded. "
@@ -83,8 +85,8 @@ def _resumable_run(fn, **kwargs):
 
 
 def _print_runs(run_dirs) -> None:
+    from ferbench.report.summary import summarize, summarize_cells
     from ferbench.terminal import print_table
-    from ferbench.train.grid import summarize, summarize_cells
 
     print_table(console, ["cell", "n test", "accuracy", "macro-F1", "epochs (best)", "train s"],
                 [[escape(r["cell"]), str(r["n_test"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
@@ -109,28 +111,30 @@ def train_cmd(
     epochs: int = _EPOCHS, batch_size: int = _BATCH, lr: float = _LR, optimizer: str = _OPTIM,
     scheduler: str = _SCHED, size: int = _SIZE, channels: int = _CHANNELS, compile_: bool = _COMPILE,
     name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
-    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET,
+    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET, force: bool = _FORCE,
 ):
     """Train one cell (every fold of it for k-fold stores) and write its run directory.
 
-    Re-running the same command skips a finished cell and resumes an interrupted one.
+    Re-running the same command skips a finished cell and resumes an interrupted one; a cell trained
+    with other options is refused, naming them (--force retrains it, or pick another --name/--out).
 
     **Examples**
 
-        ferbench train --dataset synthetic --arch resnet_tiny --epochs 5 --device cpu
+        ferbench train --dataset synthetic --data-dir results/demo/data --arch resnet_tiny --epochs 5 --device cpu
 
         ferbench train --dataset ckplus --arch resnet50 --attention cbam --activation elu --fold 3
 
         ferbench train --dataset fer2013 --arch resnet18 --pretrained resnet18_weights.safetensors --name ft
     """
-    from ferbench.train.grid import GridSpec, run_grid
+    from ferbench.train.grid import run_grid
+    from ferbench.train.spec import GridSpec
 
     train = _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_)
     spec = GridSpec(name=name or "default", datasets=[dataset], archs=[arch], attentions=[attention],
                     activations=[activation], seeds=[seed], protocol=protocol, heads=heads, train=train,
                     model_kwargs={"pretrained": str(pretrained)} if pretrained else {})
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
-                          console=console, folds=None if fold is None else [fold])
+                          console=console, folds=None if fold is None else [fold], force=force)
     _print_runs(runs)
 
 
@@ -153,7 +157,7 @@ def grid_cmd(
     name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
     dry_run: bool = typer.Option(False, "--dry-run", help="List cells and an estimated time; train nothing."),
     filter_: str = typer.Option(None, "--filter", help="Only cells whose id matches these globs (a,b)."),
-    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET,
+    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET, force: bool = _FORCE,
     executor: str = typer.Option("local", "--executor", help="local (one cell after another) | ray (a task per cell)."),
     ray_address: str = typer.Option(
         None, "--ray-address", help="ray: 'auto' or ray://HOST:10001 joins a cluster [default: a local instance]."),
@@ -163,12 +167,14 @@ def grid_cmd(
 ):
     """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
 
-    Finished cells (metrics.json present) are skipped; an interrupted cell resumes from its last epoch.
-    With --executor ray every node must see --data-dir and --out at the same path (a shared filesystem).
+    Finished cells with the same options are skipped and an interrupted cell resumes from its last epoch;
+    a cell on disk trained with other options is refused before anything trains, naming them (--force
+    retrains it, or pick another --name/--out). With --executor ray every node must see --data-dir and
+    --out at the same path (a shared filesystem).
 
     **Examples**
 
-        ferbench grid --datasets synthetic --archs resnet_tiny,vgg_tiny --seeds 0,1 --epochs 5 --name demo
+        ferbench grid --datasets synthetic --data-dir results/demo/data --archs resnet_tiny,vgg_tiny --seeds 0,1
 
         ferbench grid --grid benchmarks/grids/doc1.toml --dry-run
 
@@ -177,7 +183,9 @@ def grid_cmd(
         ferbench grid --grid benchmarks/grids/doc1.toml --executor ray --ray-address auto --gpus-per-cell 0.5
     """
 
-    from ferbench.train.grid import GridSpec, load_grid_file, plan, run_grid
+    from ferbench.train.grid import run_grid
+    from ferbench.train.plan import plan, plan_summary
+    from ferbench.train.spec import GridSpec, load_grid_file
 
     spec = load_grid_file(grid) if grid is not None else GridSpec()
     lists = {"datasets": _csv(datasets), "archs": _csv(archs), "attentions": _csv(attentions),
@@ -193,15 +201,14 @@ def grid_cmd(
     if dry_run:
         from ferbench.terminal import print_table
 
-        rows, total = plan(spec, out=out, data_dir=data_dir, device=device, filter=filter_)
+        rows, total = plan(spec, out=out, data_dir=data_dir, device=device, filter=filter_, force=force)
         print_table(console, ["cell", "status", "est. time"],
-                    [[escape(r["cell"]), r["status"], r["estimate"]] for r in rows])
-        todo = sum(r["status"] != "done" for r in rows)
-        console.print(f"{len(rows)} cells, {todo} to train, estimated {total} (rough upper bound)")
+                    [[escape(r["cell"]), escape(r["status"]), r["estimate"]] for r in rows])
+        console.print(escape(plan_summary(rows, total, data_dir)), highlight=False)
         return
     ray_options = {"address": ray_address, "gpus_per_cell": gpus_per_cell, "cpus_per_cell": cpus_per_cell}
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
-                          console=console, filter=filter_, executor=executor, ray_options=ray_options)
+                          console=console, filter=filter_, executor=executor, ray_options=ray_options, force=force)
     _print_runs(runs)
 
 
@@ -282,7 +289,7 @@ def prepare_cmd(
         ferbench prepare synthetic --subjects 20 --per-class 4
     """
 
-    from ferbench.data.registry import notes, prepare, summary
+    from ferbench.data.prepare import notes, prepare, summary
 
     result = prepare(name, root, out, data_dir=data_dir, subjects=subjects, per_class=per_class, size=size,
                      channels=channels, split=split, folds=folds, detect=detect,
@@ -316,7 +323,7 @@ def datasets_cmd(data_dir: Path = DATA_DIR):
         ferbench datasets --data-dir /scratch/ferbench-data
     """
 
-    from ferbench.data.registry import list_datasets
+    from ferbench.data.prepare import list_datasets
     from ferbench.terminal import print_table
 
     rows = []
@@ -370,11 +377,13 @@ def models_cmd(
 # ---- probes: resize-sweep / subgroups / corrupt / gradcam (ferbench.probes) ----------------------
 _PROBE_RUNS = typer.Argument(..., help="Run directories, or runs roots searched for finished cells.")
 _PROBE_OUT = typer.Option(None, "--out", help="Write to OUT/CELL_ID/ instead of RUN/probes/.")
+_PROBE_DATA = typer.Option(None, "--data-dir", help="Where the run's store is prepared (by its dataset name) "
+                           "[default: the data dir the run recorded].")
 
 
 def _finished_runs(runs: list[Path]) -> list[Path]:
     """The finished runs under ``runs``; unfinished cells are skipped and counted, never silently."""
-    from ferbench.probes.runs import find_runs
+    from ferbench.rundir import find_runs
 
     found = find_runs(runs)
     if found.unfinished:
@@ -402,24 +411,24 @@ def resize_sweep_cmd(
     interp: str = typer.Option("cubic,linear,lanczos4,cubic-linear", "--interp",
                                help="DOWN[-UP] specs, comma-separated: nearest|linear|cubic|area|lanczos4 "
                                     "(cubic = both cubic; cubic-linear = down cubic, up linear)."),
-    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+    out: Path = _PROBE_OUT, data_dir: Path = _PROBE_DATA, device: str = DEVICE, seed: int = SEED,
 ):
     """Downscale each test image to s×s and back to the model's input size, per interpolation; accuracy
     per (method, size) as the third document's table (methods × sizes), plus resize.csv and a plot.
 
     **Examples**
 
-        ferbench resize-sweep results/runs/demo
+        ferbench resize-sweep results/demo/runs
 
-        ferbench resize-sweep results/runs/demo/synthetic/resnet_tiny-none-relu/s0 --sizes 48,32,16
+        ferbench resize-sweep results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --sizes 48,32,16
 
-        ferbench resize-sweep results/runs/demo --interp cubic,area-cubic,nearest --device cpu
+        ferbench resize-sweep results/demo/runs --interp cubic,area-cubic,nearest --data-dir results/demo/data
     """
     from ferbench.probes.resize import parse_sizes, resize_sweep, resize_table
 
     methods = [m.strip() for m in interp.split(",") if m.strip()]
     for run in _finished_runs(runs):
-        df, d = resize_sweep(run, parse_sizes(sizes), methods, out=out, device=device, seed=seed)
+        df, d = resize_sweep(run, parse_sizes(sizes), methods, out=out, device=device, seed=seed, data_dir=data_dir)
         _probe_table(resize_table(df), f"{run} (n={df['n'].iloc[0]})")
         console.print(f"wrote {escape(str(d / 'resize.csv'))}, resize.md, resize.png", highlight=False)
 
@@ -431,14 +440,14 @@ def subgroups_cmd(
     groups_from_meta: str = typer.Option(None, "--groups-from-meta", help="Use this store meta column "
                                          "(the synthetic store's 'group' is child/adult)."),
     resamples: int = typer.Option(2000, "--resamples", help="Bootstrap resamples for the 95% intervals."),
-    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+    out: Path = _PROBE_OUT, data_dir: Path = _PROBE_DATA, device: str = DEVICE, seed: int = SEED,
 ):
     """Per-group counts, accuracy, balanced accuracy and confusion matrix, with bootstrap 95% intervals for
     each group's accuracy and for the differences between groups; warns on group×class cells under 10.
 
     **Examples**
 
-        ferbench subgroups results/runs/demo --groups-from-meta group
+        ferbench subgroups results/demo/runs --groups-from-meta group
 
         ferbench subgroups results/runs/ferplus --groups kids_adults.csv
     """
@@ -446,7 +455,7 @@ def subgroups_cmd(
 
     for run in _finished_runs(runs):
         res, d = subgroups(run, groups_csv=groups, meta_column=groups_from_meta, out=out, resamples=resamples,
-                           seed=seed, device=device)
+                           seed=seed, device=device, data_dir=data_dir)
         _probe_table(subgroup_rows(res).set_index("group"),
                      f"{run} (n={res['n_grouped']} grouped, {res['n_ungrouped']} ungrouped)")
         for dd in res["differences"]:
@@ -462,22 +471,26 @@ def corrupt_cmd(
     runs: list[Path] = _PROBE_RUNS,
     corruptions: str = typer.Option("all", "--corruptions", help="Comma-separated: gaussian_noise, gaussian_"
                                     "blur, jpeg, brightness, contrast, occlude_eyes, occlude_mouth."),
-    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+    out: Path = _PROBE_OUT, data_dir: Path = _PROBE_DATA, device: str = DEVICE, seed: int = SEED,
 ):
     """Accuracy under common corruptions at 5 severities each, and the mean corruption accuracy relative to
-    clean (corrupt.csv, corrupt_summary.csv, corrupt.png).
+    clean (corrupt.csv, corrupt_summary.csv, corrupt.png). Corruptions measured before for the same
+    training at the same --seed stay in the table, so --corruptions a,b adds to it.
 
     **Examples**
 
-        ferbench corrupt results/runs/demo
+        ferbench corrupt results/demo/runs
 
-        ferbench corrupt results/runs/demo --corruptions occlude_eyes,occlude_mouth --seed 1
+        ferbench corrupt results/demo/runs --corruptions occlude_eyes,occlude_mouth --seed 1
     """
     from ferbench.probes.corruptions import corrupt, parse_corruptions
 
     names = parse_corruptions(corruptions)
     for run in _finished_runs(runs):
-        df, summary, d = corrupt(run, names, out=out, device=device, seed=seed)
+        df, summary, d = corrupt(run, names, out=out, device=device, seed=seed, data_dir=data_dir)
+        if "replaced" in df.attrs:
+            err_console.print(f"[yellow]note:[/yellow] {escape(df.attrs['replaced'])}", soft_wrap=True,
+                              highlight=False)
         clean = df.loc[df["corruption"] == "clean", "accuracy"].iloc[0]
         _probe_table(summary, f"{run} (n={df['n'].iloc[0]}, clean {100 * clean:.2f}%)")
         console.print(f"wrote {escape(str(d / 'corrupt.csv'))}, corrupt_summary.csv, corrupt.png",
@@ -488,21 +501,21 @@ def corrupt_cmd(
 def gradcam_cmd(
     run: Path = typer.Argument(..., help="One run directory."),
     n: int = typer.Option(16, "--n", help="Images per (class, correct/incorrect) grid."),
-    out: Path = _PROBE_OUT, device: str = DEVICE, seed: int = SEED,
+    out: Path = _PROBE_OUT, data_dir: Path = _PROBE_DATA, device: str = DEVICE, seed: int = SEED,
 ):
     """Grad-CAM overlays (PNG grids) of correctly and incorrectly classified test images per class, on the
     model's own cam_layer; DDAMFN also gets its attention maps.
 
     **Examples**
 
-        ferbench gradcam results/runs/demo/synthetic/resnet_tiny-none-relu/s0 --n 16
+        ferbench gradcam results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --n 16
 
-        ferbench gradcam results/runs/demo/synthetic/vgg_tiny-none-relu/s0 --out figures --device cpu
+        ferbench gradcam results/demo/runs/synthetic/vgg_tiny-none-relu/s0 --out figures --device cpu
     """
     from ferbench.probes.gradcam import gradcam
     from ferbench.terminal import print_table
 
-    index, d = gradcam(run, n, out=out, device=device, seed=seed)
+    index, d = gradcam(run, n, out=out, device=device, seed=seed, data_dir=data_dir)
     print_table(console, ["class", "kind", "available", "shown", "file"],
                 [[escape(str(r[0])), r[1], str(r[2]), str(r[3]), escape(str(r[4]))]
                  for r in index.itertuples(index=False)], title=escape(str(run)))
@@ -524,13 +537,13 @@ def report_cmd(
 
     **Examples**
 
-        ferbench report results/runs/demo --format markdown,latex --out results/reports/demo
+        ferbench report results/demo/runs --format markdown,latex --out results/reports/demo
 
         ferbench report results/demo/runs --format html --out results/demo/report
 
-        ferbench report results/runs --filter "dataset == 'ckplus' and activation == 'elu'" --format csv
+        ferbench report results/demo/runs --filter "arch == 'resnet_tiny' and activation == 'elu'" --format csv
 
-        ferbench report results/runs --group-by dataset,arch,attention,activation,seed --metric macro_f1
+        ferbench report results/demo/runs --group-by dataset,arch,attention,activation,seed --metric macro_f1
     """
     from ferbench.report import build_report
 

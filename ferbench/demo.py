@@ -1,9 +1,9 @@
 """The end-to-end demo: every stage of ferbench on the embedded synthetic dataset, on a CPU.
 
 prepare (synthetic store) → grid (2 architectures × 2 attentions × 2 activations) → resolution sweep
-and subgroup probe on every trained cell → Markdown and LaTeX reports and the HTML page. Everything is written under
-one directory (``results/demo`` by default), and re-running resumes: finished cells and the
-prepared store are reused.
+and subgroup probe on every trained cell → Markdown and LaTeX reports and the HTML page. Everything is
+written under one directory (``results/demo`` by default), and re-running resumes: the prepared store,
+finished cells and probe outputs that are up to date are reused.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ferbench.data import synthetic
-from ferbench.data.store import is_prepared, open_store
+from ferbench.data.prepare import prepare
 from ferbench.probes.resize import resize_sweep
 from ferbench.probes.subgroups import subgroups
 from ferbench.report.build import build_report
-from ferbench.train.grid import GridSpec, run_grid
-from ferbench.train.rundir import load_run
+from ferbench.rundir import read_metrics
+from ferbench.train.grid import run_grid
+from ferbench.train.spec import GridSpec
 
 # Small enough for ~2 minutes on 2 CPU cores, large enough that the test split (whole subjects)
 # gives accuracies with a usable spread.
-DEMO_STORE = {"n_subjects": 40, "per_class": 6, "size": 48}
+DEMO_STORE = {"subjects": 40, "per_class": 6, "size": 48}
 DEMO_GRID = GridSpec(
     name="demo",
     datasets=["synthetic"],
@@ -61,12 +61,12 @@ def run_demo(out: str | Path = Path("results/demo"), *, device: str = "cpu", see
     say = console.print if console else (lambda *a, **k: None)
     data_dir = out / "data"
     store_dir = data_dir / "synthetic"
-    if is_prepared(store_dir):
+    prepared = prepare("synthetic", data_dir=data_dir, seed=seed, **DEMO_STORE)
+    store = prepared.store
+    if prepared.already_prepared:
         say(f"[bold]1/4 prepare[/bold]  reusing {store_dir}")
     else:
-        say(f"[bold]1/4 prepare[/bold]  drawing the synthetic dataset into {store_dir}")
-        synthetic.prepare(store_dir, seed=seed, **DEMO_STORE)
-    store = open_store(store_dir)
+        say(f"[bold]1/4 prepare[/bold]  drew the synthetic dataset into {store_dir}")
     say(f"           {len(store.images)} images, {store.meta['subject'].nunique()} subjects, "
         f"{store.num_classes} classes; subject-disjoint splits: {store.card['checks']['split_subject_disjoint']}")
 
@@ -79,14 +79,14 @@ def run_demo(out: str | Path = Path("results/demo"), *, device: str = "cpu", see
     runs = run_grid(spec, out=runs_root, data_dir=data_dir, device=device, quiet=console is None,
                     console=console, command="ferbench demo")
 
-    say("[bold]3/4 probes[/bold]   resolution sweep and child/adult subgroups on every cell")
+    say("[bold]3/4 probes[/bold]   resolution sweep and child/adult subgroups on every cell (reused where current)")
     for run in runs:
-        resize_sweep(run, DEMO_SIZES, DEMO_METHODS, device=device, seed=seed)
-        subgroups(run, meta_column="group", seed=seed)
+        resize_sweep(run, DEMO_SIZES, DEMO_METHODS, device=device, seed=seed, reuse=True)
+        subgroups(run, meta_column="group", seed=seed, reuse=True)
 
     say("[bold]4/4 report[/bold]")
     reports = build_report(runs_root, out / "report", formats=("markdown", "latex", "html"))
-    metrics = [load_run(run).metrics for run in runs]
+    metrics = [read_metrics(run) for run in runs]
     accuracies = {m["cell"]: m["accuracy"] for m in metrics}
     return DemoResult(out=out, store=store_dir, runs=runs, reports=dict(reports),
                       seconds=time.perf_counter() - start, accuracies=accuracies)

@@ -91,15 +91,22 @@ class Canvas:
         ax.set_title(wrap(text, self.fig.get_figwidth() * share, TITLE))
 
 
+def stem_of(path: str | Path) -> Path:
+    """The stem :func:`save` takes for a picture to be written at ``path`` (``x.png`` → ``x``)."""
+    path = Path(path)
+    return path.with_name(path.name[:-4]) if path.suffix in (".png", ".pdf") else path
+
+
 def save(fig, stem: Path, pdf: bool = False) -> list[Path]:
     """Write ``stem.png`` (and ``stem.pdf``); the folder is created."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png")]
+    # appended, not with_suffix: a stem may hold dots of its own (".resize.tmp-123", an atomic temporary)
+    paths = [stem.with_name(stem.name + ".png")]
     # "tight" as a last guard: no label, colour-bar title or wrapped title is ever cut at the edge
     fig.savefig(paths[0], dpi=DPI, bbox_inches="tight", pad_inches=0.06)
     if pdf:
-        paths.append(stem.with_suffix(".pdf"))
+        paths.append(stem.with_name(stem.name + ".pdf"))
         fig.savefig(paths[1], bbox_inches="tight", pad_inches=0.06)
     return paths
 

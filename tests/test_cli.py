@@ -50,6 +50,8 @@ def test_demo_end_to_end(tmp_path):
     report = (out / "report" / "report.md").read_text()
     assert "VGG" in report and "n=" in report
     assert (out / "report" / "report.tex").is_file()
-    # a second run resumes: nothing is retrained
+    # a second run resumes: nothing is retrained, and probes whose outputs are up to date are not re-run
+    stamps = {p: p.stat().st_mtime_ns for run in runs for p in sorted((run / "probes").iterdir())}
     again = runner.invoke(app, ["demo", "--out", str(out), "--epochs", "2"])
     assert again.exit_code == 0 and "reusing" in again.output
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from fixtures import data_layouts as L
 
-from ferbench.data import ckplus, fer2013, ferplus, folder, registry
+from ferbench.data import ckplus, fer2013, ferplus, folder
+from ferbench.data import prepare as pipeline
 from ferbench.data.classes import UnknownClassError
-from ferbench.data.registry import DatasetLayoutError, PrepareOptionError, SplitLeakageError
+from ferbench.data.prepare import DatasetLayoutError, PrepareOptionError, SplitLeakageError
 from ferbench.data.store import StoreError, is_prepared
 from ferbench.errors import FerbenchError
 
@@ -119,14 +120,14 @@ def test_unknown_class_folder_lists_known_and_class_map(tmp_path):
 
 def test_rerun_is_a_noop_unless_force_and_different_options_refuse(tmp_path):
     root = L.ck48(tmp_path / "ck", subjects=4)
-    first = registry.prepare("ckplus", root, tmp_path / "out", folds=3)
+    first = pipeline.prepare("ckplus", root, tmp_path / "out", folds=3)
     assert not first.already_prepared
     created = first.store.card["created"]
-    again = registry.prepare("ckplus", root, tmp_path / "out", folds=3)
+    again = pipeline.prepare("ckplus", root, tmp_path / "out", folds=3)
     assert again.already_prepared and again.store.card["created"] == created
     with pytest.raises(StoreError, match="different input/options .*size: 48 -> 32.*--force"):
-        registry.prepare("ckplus", root, tmp_path / "out", folds=3, size=32)
-    rebuilt = registry.prepare("ckplus", root, tmp_path / "out", folds=3, size=32, force=True)
+        pipeline.prepare("ckplus", root, tmp_path / "out", folds=3, size=32)
+    rebuilt = pipeline.prepare("ckplus", root, tmp_path / "out", folds=3, size=32, force=True)
     assert not rebuilt.already_prepared and rebuilt.store.size == 32
 
 
@@ -143,9 +144,9 @@ def test_options_that_do_not_apply_or_are_out_of_range(tmp_path):
     with pytest.raises(PrepareOptionError, match="--split 'random'"):
         fer2013.prepare(root, tmp_path / "out", split="random")
     with pytest.raises(PrepareOptionError, match="unknown dataset 'fer2014'"):
-        registry.prepare("fer2014", root)
+        pipeline.prepare("fer2014", root)
     with pytest.raises(PrepareOptionError, match="needs --root"):
-        registry.prepare("fer2013")
+        pipeline.prepare("fer2013")
 
 
 def test_duplicates_across_splits_reported_and_deduped(tmp_path):
@@ -170,7 +171,7 @@ def test_a_leaking_split_is_never_written(tmp_path, monkeypatch):
     def leaky(subjects, ratios, seed=0):  # what a buggy splitter would do: split by image
         return np.array(["train", "val", "test"] * (len(subjects) // 3))
 
-    monkeypatch.setattr(registry, "subject_split", leaky)
+    monkeypatch.setattr(pipeline, "subject_split", leaky)
     with pytest.raises(SplitLeakageError, match="appear in more than one split"):
         ckplus.prepare(root, tmp_path / "out", split="subject:70/20/10", folds=0)
     assert not is_prepared(tmp_path / "out")
@@ -183,7 +184,7 @@ def test_a_dataset_too_big_for_memory_goes_through_a_scratch_memmap(tmp_path, mo
     test_file = sorted((root / "test" / "fear").glob("PrivateTest_*.jpg"))[0]
     (root / "train" / "fear" / "Training_dup.jpg").write_bytes(test_file.read_bytes())  # deduped row
     in_ram = fer2013.prepare(root, tmp_path / "ram", dedupe=True)
-    monkeypatch.setattr(registry, "IN_MEMORY_LIMIT", 0)
+    monkeypatch.setattr(pipeline, "IN_MEMORY_LIMIT", 0)
     seen = []
     real = np.lib.format.open_memmap
     monkeypatch.setattr(np.lib.format, "open_memmap", lambda path, *a, **k: seen.append(path) or real(path, *a, **k))

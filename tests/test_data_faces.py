@@ -12,7 +12,7 @@ from fixtures import data_layouts as L
 
 from ferbench.data import faces, folder, jaffe
 from ferbench.data.faces import DetectorUnavailableError, FaceCropper, FaceNotFoundError, landmarks_from_68
-from ferbench.data.registry import DatasetLayoutError
+from ferbench.data.prepare import DatasetLayoutError
 
 REPO = Path(__file__).resolve().parents[1]
 YUNET = REPO / ".." / "shared" / "models" / "yunet" / "face_detection_yunet_2023mar.onnx"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from fixtures import data_layouts as L
 
-from ferbench.data import affectnet, ckplus, fer2013, ferplus, folder, jaffe, registry
+from ferbench.data import affectnet, ckplus, fer2013, ferplus, folder, jaffe
+from ferbench.data import prepare as pipeline
 from ferbench.data.store import open_store
 
 
@@ -193,8 +194,8 @@ def test_folder_class_map_renames(tmp_path):
 
 
 def test_registry_lists_every_dataset_and_prepared_counts(tmp_path):
-    registry.prepare("synthetic", data_dir=tmp_path, subjects=4, per_class=1)
-    rows = {r["name"]: r for r in registry.list_datasets(tmp_path)}
+    pipeline.prepare("synthetic", data_dir=tmp_path, subjects=4, per_class=1)
+    rows = {r["name"]: r for r in pipeline.list_datasets(tmp_path)}
     assert set(rows) >= {"synthetic", "fer2013", "ferplus", "ckplus", "jaffe", "affectnet", "folder"}
     assert rows["synthetic"]["prepared"]["num_images"] == 28
     assert rows["fer2013"]["prepared"] is None

@@ -11,9 +11,9 @@ from fixtures import data_layouts_new as N
 from typer.testing import CliRunner
 
 from ferbench.cli import app
-from ferbench.data import affwild2, expw, jaffe, kdef, oulu, rafdb, registry, sfew
+from ferbench.data import affwild2, expw, jaffe, kdef, oulu, prepare, rafdb, sfew
 from ferbench.data.classes import EMOTIONS
-from ferbench.data.registry import DatasetLayoutError, PrepareOptionError
+from ferbench.data.prepare import DatasetLayoutError, PrepareOptionError
 from ferbench.data.store import open_store
 
 NEW = ("rafdb", "sfew", "expw", "kdef", "oulu", "affwild2")
@@ -33,7 +33,7 @@ def _labels(store, split: str | None = None) -> list[str]:
 def test_class_mapping_onto_the_canonical_vocabulary_is_explicit(name):
     """Cross-dataset evaluation relies on LABELS: every dataset code maps to a canonical class (or
     to None = dropped, Aff-Wild2's Other), and CLASSES is in canonical order."""
-    module = importlib.import_module(registry.DATASETS[name])
+    module = importlib.import_module(prepare.DATASETS[name])
     labels = module.LABELS if hasattr(module, "LABELS") else module.CODES
     assert {v for v in labels.values() if v is not None} <= set(EMOTIONS)
     assert [c for c in EMOTIONS if c in module.CLASSES] == module.CLASSES
@@ -275,8 +275,8 @@ def test_cli_prepare_new_options_and_datasets_listing(tmp_path):
     for name in (*NEW, "jaffe"):
         assert name in res.output
     assert "protocol" in res.output and "84 images" in res.output
-    rows = {r["name"]: r for r in registry.list_datasets(tmp_path / "data")}
-    assert set(rows) == set(registry.DATASETS) and all(r["protocol"] for r in rows.values())
+    rows = {r["name"]: r for r in prepare.list_datasets(tmp_path / "data")}
+    assert set(rows) == set(prepare.DATASETS) and all(r["protocol"] for r in rows.values())
     assert "grouped by source photo" in rows["expw"]["protocol"] and "macro-F1" in rows["affwild2"]["protocol"]
 
 

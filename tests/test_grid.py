@@ -8,16 +8,10 @@ import pytest
 
 from ferbench.data.store import StoreError
 from ferbench.models import list_models
-from ferbench.train.grid import (
-    GridSpec,
-    expand_cells,
-    filter_cells,
-    load_grid_file,
-    plan,
-    run_grid,
-    save_grid_file,
-)
+from ferbench.train.grid import run_grid
+from ferbench.train.plan import expand_cells, filter_cells, plan
 from ferbench.train.recipe import ConfigError
+from ferbench.train.spec import GridSpec, load_grid_file, save_grid_file
 
 GRIDS = Path(__file__).resolve().parents[1] / "benchmarks" / "grids"
 FAST = {"epochs": 1, "batch_size": 32}
@@ -116,7 +110,7 @@ def test_auto_protocol_is_kfold_when_the_split_is_fold_zero(synthetic_store, tmp
     import numpy as np
 
     from ferbench.data.store import write_store
-    from ferbench.train.grid import resolve_protocol
+    from ferbench.train.plan import resolve_protocol
 
     assert resolve_protocol(synthetic_store, "auto") == "split"  # its own subject split
     meta = synthetic_store.meta.copy()
@@ -154,7 +148,7 @@ def test_malformed_grid_files_exit_2_in_one_line(tmp_path, name, text, words):
 def test_folds_pool_into_mean_std_with_n(synthetic_store, tmp_path):
     import json
 
-    from ferbench.train.grid import summarize_cells
+    from ferbench.report.summary import summarize_cells
 
     data = synthetic_store.root.parent
     runs = run_grid(_spec(protocol="kfold"), out=tmp_path, data_dir=data, device="cpu", quiet=True, folds=[0, 1])

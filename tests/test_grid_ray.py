@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ferbench.errors import FerbenchError
-from ferbench.train.grid import GridSpec, run_grid
+from ferbench.train.grid import run_grid
+from ferbench.train.spec import GridSpec
 
 ray = pytest.importorskip("ray")
 
@@ -50,8 +51,10 @@ def test_ray_cells_equal_local_cells_and_resume(synthetic_store, tmp_path, local
 
 
 def test_a_worker_user_error_is_one_ferbench_error_naming_the_cell(synthetic_store, tmp_path, local_ray):
-    spec = _spec(archs=["vgg_tiny"], model_kwargs={"pretrained": str(tmp_path / "missing.safetensors")})
-    with pytest.raises(FerbenchError, match=r"cell synthetic/vgg_tiny-none-relu/s0: .*missing\.safetensors"):
+    bad = tmp_path / "broken.safetensors"  # planned (hashed) fine; the worker cannot load it
+    bad.write_bytes(b"not a safetensors file")
+    spec = _spec(archs=["vgg_tiny"], model_kwargs={"pretrained": str(bad)})
+    with pytest.raises(FerbenchError, match=r"cell synthetic/vgg_tiny-none-relu/s0: .*broken\.safetensors"):
         run_grid(spec, out=tmp_path / "ray", data_dir=synthetic_store.root.parent, device="cpu", quiet=True,
                  executor="ray")  # fmt: skip
 

@@ -28,7 +28,7 @@ from ferbench.probes.resize import (
     resize_sweep,
     resize_table,
 )
-from ferbench.probes.runs import ProbeError, find_runs, load_probe_run
+from ferbench.probes.runs import ProbeError, load_probe_run
 from ferbench.probes.subgroups import (
     bootstrap_means,
     match_groups_csv,
@@ -44,10 +44,10 @@ RECIPE = LEARN_RECIPE
 @pytest.fixture(scope="module")
 def synth_run(tmp_path_factory, learnable_store):
     """vgg_tiny trained 8 epochs on 40 subjects × 7 classes × 6 images (≈15 s on one core)."""
-    from ferbench.train.grid import train_cell
+    from ferbench.train.grid import train_one
 
     root = tmp_path_factory.mktemp("probes")
-    return train_cell("synthetic", "vgg_tiny", seed=0, train=RECIPE, out=root / "runs",
+    return train_one("synthetic", "vgg_tiny", seed=0, train=RECIPE, out=root / "runs",
                       data_dir=learnable_store.root.parent, device="cpu", command="pytest")
 
 
@@ -180,7 +180,7 @@ def test_subgroups_child_vs_adult_on_synthetic(synth_run, tmp_path):
 
 
 def test_subgroups_csv_on_a_run_counts_unmatched_and_small_cells(synth_run, tmp_path):
-    from ferbench.train.rundir import load_run
+    from ferbench.rundir import load_run
 
     meta = load_run(synth_run).store().meta
     test = meta.iloc[np.load(synth_run / "logits.npz")["index"]]
@@ -276,10 +276,10 @@ def _toy_store(out, n=600, size=32, seed=0):
 
 def test_gradcam_is_hot_on_the_planted_patch(tmp_path):
     from ferbench.models import create_model
-    from ferbench.train.grid import train_cell
+    from ferbench.train.grid import train_one
 
     boxes = _toy_store(tmp_path / "data" / "toy")
-    run = train_cell("toy", "vgg_tiny", seed=0, train={**RECIPE, "augment": {**NO_AUG, "flip": False}},
+    run = train_one("toy", "vgg_tiny", seed=0, train={**RECIPE, "augment": {**NO_AUG, "flip": False}},
                      out=tmp_path / "runs", data_dir=tmp_path / "data", device="cpu", command="pytest")
     assert _metrics(run)["accuracy"] > 0.9
     probe = load_probe_run(run, device="cpu")
@@ -343,10 +343,10 @@ def test_gradcam_works_on_every_family(arch):
 @pytest.mark.slow
 def test_gradcam_on_a_trained_ddamfn_writes_its_attention_maps(tmp_path):
     """DDAMFN runs at 112 px, so even one epoch on 120 toy images takes ~30 s on a CPU core."""
-    from ferbench.train.grid import train_cell
+    from ferbench.train.grid import train_one
 
     _toy_store(tmp_path / "data" / "toy", n=120)
-    run = train_cell("toy", "ddamfn", seed=0, train={"epochs": 1, "batch_size": 16, "patience": None},
+    run = train_one("toy", "ddamfn", seed=0, train={"epochs": 1, "batch_size": 16, "patience": None},
                      out=tmp_path / "runs", data_dir=tmp_path / "data", device="cpu", command="pytest")
     index, d = gradcam(run, 4, device="cpu")
     files = {p.name for p in (d / "gradcam").iterdir()}
@@ -417,6 +417,8 @@ def test_cli_probe_errors_are_one_line(synth_run, tmp_path, args, message):
 
 
 def test_find_runs_accepts_roots_and_run_dirs(synth_run):
+    from ferbench.rundir import find_runs
+
     root = synth_run.parents[2]
     assert find_runs([root]) == [synth_run]
     assert find_runs([synth_run, root]) == [synth_run]
@@ -444,3 +446,26 @@ def test_cli_probe_mistakes_name_the_path(synth_run, tmp_path):
                             "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert "skipped 1 unfinished cell(s)" in r.output and "half" in r.output
+
+
+def test_probe_outputs_are_stamped_reused_when_current_and_partial_corrupt_merges(synth_run, tmp_path):
+    out = tmp_path / "o"
+    df, d = resize_sweep(synth_run, sizes=[48, 16], methods=["cubic"], out=out, device="cpu")
+    stamp = json.loads((d / "resize.done.json").read_text())
+    assert stamp["options"] == {"sizes": [48, 16], "methods": ["cubic"]} and stamp["files"][0] == "resize.csv"
+    before = {p.name: p.stat().st_mtime_ns for p in d.iterdir()}
+    again, _ = resize_sweep(synth_run, sizes=[48, 16], methods=["cubic"], out=out, device="cpu", reuse=True)
+    assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before  # up to date: nothing recomputed
+    pd.testing.assert_frame_equal(again, df)
+    resize_sweep(synth_run, sizes=[48, 24], methods=["cubic"], out=out, device="cpu", reuse=True)
+    assert set(pd.read_csv(d / "resize.csv")["size"]) == {48, 24}  # other options: swept again
+    assert not list(d.glob(".*tmp-*"))
+
+    first, _, _ = corrupt(synth_run, ["jpeg"], out=out, device="cpu", seed=0)
+    both, summary, _ = corrupt(synth_run, ["occlude_eyes"], out=out, device="cpu", seed=0)
+    assert list(dict.fromkeys(both["corruption"])) == ["clean", "jpeg", "occlude_eyes"]
+    assert list(summary.index) == ["jpeg", "occlude_eyes", "mean"] and "replaced" not in both.attrs
+    pd.testing.assert_frame_equal(both[both["corruption"] == "jpeg"].reset_index(drop=True),
+                                  first[first["corruption"] == "jpeg"].reset_index(drop=True))
+    other, _, _ = corrupt(synth_run, ["occlude_eyes"], out=out, device="cpu", seed=1)
+    assert set(other["corruption"]) == {"clean", "occlude_eyes"} and "--seed 0" in other.attrs["replaced"]

@@ -38,3 +38,29 @@ def test_expressions_are_drawn_differently():
     means = np.stack([images[labels == k].astype(float).mean(0) for k in range(7)])
     gaps = [np.abs(means[0] - means[k]).mean() for k in range(1, 7)]
     assert min(gaps) > 0.5
+
+
+def test_synthetic_goes_through_the_prepare_pipeline_and_old_stores_are_still_checked(tmp_path):
+    import json
+
+    import pytest
+
+    from ferbench.data.prepare import prepare
+    from ferbench.data.store import StoreError
+
+    first = prepare("synthetic", out=tmp_path / "s", subjects=4, per_class=1, seed=3)
+    card = first.store.card
+    assert card["prepare"]["subjects"] == 4 and card["source"] == {"layout": "generated"}
+    assert "passed" in card["subject_check"] and card["dedupe"]["enabled"] is False  # the shared checks ran
+    assert prepare("synthetic", out=tmp_path / "s", subjects=4, per_class=1, seed=3).already_prepared
+    with pytest.raises(StoreError, match="subjects: 4 -> 5.*--force"):
+        prepare("synthetic", out=tmp_path / "s", subjects=5, per_class=1, seed=3)
+    # a card written before synthetic used the pipeline kept its options under provenance.params
+    for key in ("prepare", "source"):
+        card.pop(key)
+    card["provenance"]["params"] = {"n_subjects": 4, "per_class": 1, "size": 48, "seed": 3,
+                                    "split": [0.7, 0.15, 0.15], "folds": 5}
+    (tmp_path / "s" / "card.json").write_text(json.dumps(card))
+    assert prepare("synthetic", out=tmp_path / "s", subjects=4, per_class=1, seed=3).already_prepared
+    with pytest.raises(StoreError, match="seed: 3 -> 4"):
+        prepare("synthetic", out=tmp_path / "s", subjects=4, per_class=1, seed=4)

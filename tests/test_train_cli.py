@@ -105,3 +105,22 @@ def test_pretrained_starts_from_a_checkpoint_and_refuses_another_models(tmp_path
                                      "--pretrained", str(weights)])
     assert other.exit_code == 2 and "Traceback" not in other.output
     assert str(weights.name) in other.output
+
+
+def test_progress_is_one_plain_line_per_epoch_and_cell_when_not_a_terminal(synthetic_store, tmp_path):
+    """CliRunner's stdout is no terminal, like a pipe or nohup: plain lines instead of progress bars."""
+    args = ["grid", "--datasets", "synthetic", "--archs", "vgg_tiny", "--attentions", "none,se", "--epochs", "2",
+            "--batch-size", "32", "--device", "cpu", "--out", str(tmp_path), "--data-dir",
+            str(synthetic_store.root.parent)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0] == "grid default: 2 cells to train, 0 done before"
+    epochs = [x for x in lines if " epoch " in x]
+    assert len(epochs) == 4 and epochs[0].startswith("[1/2] synthetic/vgg_tiny-none-relu/s0 epoch 1/2 loss ")
+    assert all(" img/s eta " in x for x in epochs)
+    done = [x for x in lines if " done in " in x]
+    assert len(done) == 2 and "test accuracy 0." in done[0] and "grid eta" in done[0]
+    assert not any("━" in x for x in lines[: lines.index(done[-1]) + 1])  # no bar before the closing tables
+    quiet = runner.invoke(app, [*args, "--quiet", "--force"])
+    assert quiet.exit_code == 0 and not any(" epoch " in x for x in quiet.output.splitlines())

@@ -7,11 +7,13 @@ import pytest
 import torch
 from fixtures.learning import LEARN_RECIPE, LEARNED
 
+from ferbench.errors import FerbenchError
+from ferbench.inference import predict, to_input
+from ferbench.rundir import RunError, load_run
 from ferbench.train.augment import AugmentConfig, augment
-from ferbench.train.engine import make_scheduler, predict, to_input
-from ferbench.train.grid import train_cell
+from ferbench.train.engine import make_scheduler
+from ferbench.train.grid import train_one
 from ferbench.train.recipe import TrainConfig
-from ferbench.train.rundir import RunError, load_run
 
 # short CPU recipe: only flips, small batches, so ten epochs on ~400 images already learn
 FLIP = AugmentConfig(translate=0, rotate=0, scale=0, brightness=0, contrast=0, erase_p=0)
@@ -19,7 +21,7 @@ FAST = {"batch_size": 16, "lr": 3e-3, "warmup_epochs": 0.5, "augment": FLIP.to_d
 
 
 def _cell(store, out, epochs, arch="vgg_tiny", seed=0, train_extra=None, **kw):
-    return train_cell(
+    return train_one(
         "synthetic",
         arch,
         seed=seed,
@@ -32,7 +34,7 @@ def _cell(store, out, epochs, arch="vgg_tiny", seed=0, train_extra=None, **kw):
 
 
 def test_short_training_learns_and_writes_the_run_dir(learnable_store, tmp_path):
-    run_dir = train_cell("synthetic", "vgg_tiny", seed=0, train=LEARN_RECIPE, out=tmp_path,
+    run_dir = train_one("synthetic", "vgg_tiny", seed=0, train=LEARN_RECIPE, out=tmp_path,
                          data_dir=learnable_store.root.parent, device="cpu")
     names = sorted(p.name for p in run_dir.iterdir())
     assert names == ["config.json", "history.jsonl", "logits.npz", "metrics.json", "model.safetensors"]
@@ -157,7 +159,7 @@ def test_multitask_head_and_soft_targets(synthetic_store, tmp_path):
     soft = np.full((len(s.images), s.num_classes), 0.05, np.float32)
     soft[np.arange(len(soft)), s.meta["label"].to_numpy()] = 1 - 0.05 * (s.num_classes - 1)
     write_store(tmp_path / "data" / "synthetic", np.asarray(s.images), s.meta, s.card, soft=soft)
-    run = load_run(train_cell("synthetic", "vgg_tiny", train={**FAST, "epochs": 1}, out=tmp_path / "soft",
+    run = load_run(train_one("synthetic", "vgg_tiny", train={**FAST, "epochs": 1}, out=tmp_path / "soft",
                               data_dir=tmp_path / "data", device="cpu"))  # fmt: skip
     assert run.metrics["epochs_run"] == 1 and np.isfinite(run.history[0]["train_loss"])
 
@@ -196,7 +198,7 @@ def test_sigkill_mid_training_then_rerun_equals_uninterrupted(synthetic_store, t
 def test_gpu_recipe_bf16_channels_last_runs_and_learns_on_cpu(learnable_store, tmp_path):
     """The CUDA defaults (bf16 autocast, channels-last) asked for explicitly on a CPU: same code path."""
     def cell(out, **extra):
-        return load_run(train_cell("synthetic", "vgg_tiny", seed=0, train={**LEARN_RECIPE, **extra}, out=out,
+        return load_run(train_one("synthetic", "vgg_tiny", seed=0, train={**LEARN_RECIPE, **extra}, out=out,
                                    data_dir=learnable_store.root.parent, device="cpu"))
 
     fp32 = cell(tmp_path / "fp32")
@@ -230,3 +232,23 @@ def test_compiled_training_resumes_like_eager(synthetic_store, tmp_path):
     store, idx = run.store(), run.test_indices()
     out = predict(run.model(), store.images[idx], size=48, channels=1, device="cpu", batch_size=64)
     np.testing.assert_allclose(out["logits"], run.logits()["logits"], rtol=1e-3, atol=1e-4)
+
+
+def test_fit_takes_arrays_without_a_store():
+    """The engine trains on plain arrays: a store on disk is the cell's business, not fit's."""
+    from ferbench.models import create_model
+    from ferbench.train.engine import fit
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 96)
+    images = np.where(labels[:, None, None] == 1, 200, 40).astype(np.uint8) + rng.integers(0, 30, (96, 16, 16),
+                                                                                              dtype=np.uint8)
+    cfg = TrainConfig.from_dict({**FAST, "epochs": 3}).resolve(store_size=32, store_channels=1, device_type="cpu",
+                                                               n_train=64)
+    torch.manual_seed(0)
+    model = create_model("vgg_tiny", num_classes=2, in_chans=1, img_size=32)
+    result = fit(model, images, labels, np.arange(64), np.arange(64, 96), cfg, seed=0, device="cpu")
+    assert result.epochs_run == 3 and len(result.history) == 3
+    assert result.history[-1]["val_acc"] > 0.9  # two classes a bright/dark image apart: trivially learnt
+    with pytest.raises(FerbenchError, match="fewer than one batch"):
+        fit(model, images, labels, np.arange(0), np.arange(64, 96), cfg, seed=0, device="cpu")

@@ -29,7 +29,7 @@ import numpy as np
 from ferbench.data.classes import EMOTIONS
 from ferbench.data.faces import landmarks_from_68
 from ferbench.data.images import Source
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptions, read_table, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptions, read_table, run
 from ferbench.data.store import Store
 
 NAME = "affectnet"

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ferbench.data.images import IMAGE_EXTS, Source, list_class_folders
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptions, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptions, run
 from ferbench.data.store import Store
 
 NAME = "ckplus"

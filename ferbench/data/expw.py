@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ferbench.data.images import Source
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptionError, PrepareOptions, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptionError, PrepareOptions, run
 from ferbench.data.splits import subject_folds
 from ferbench.data.store import Store
 

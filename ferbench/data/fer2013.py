@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ferbench.data.images import Source, list_class_folders
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptions, read_table, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptions, read_table, run
 from ferbench.data.store import Store
 
 NAME = "fer2013"

@@ -38,7 +38,7 @@ from ferbench.data.classes import EMOTIONS
 from ferbench.data.fer2013 import parse_pixels
 from ferbench.data.fer2013 import read_csv as read_fer2013_csv
 from ferbench.data.images import Source
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptions, read_table, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptions, read_table, run
 from ferbench.data.store import Store
 
 NAME = "ferplus"

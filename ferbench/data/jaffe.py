@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ferbench.data.images import IMAGE_EXTS, Source
-from ferbench.data.registry import Collected, PrepareOptions, run
+from ferbench.data.prepare import Collected, PrepareOptions, run
 from ferbench.data.store import Store
 
 NAME = "jaffe"

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ferbench.data.images import IMAGE_EXTS, Source
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptionError, PrepareOptions, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptionError, PrepareOptions, run
 from ferbench.data.store import Store
 
 NAME = "kdef"

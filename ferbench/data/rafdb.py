@@ -38,7 +38,7 @@ import numpy as np
 
 from ferbench.data.classes import UnknownClassError, canonical, subset
 from ferbench.data.images import IMAGE_EXTS, Source
-from ferbench.data.registry import Collected, DatasetLayoutError, PrepareOptionError, PrepareOptions, run
+from ferbench.data.prepare import Collected, DatasetLayoutError, PrepareOptionError, PrepareOptions, run
 from ferbench.data.store import Store
 
 NAME = "rafdb"

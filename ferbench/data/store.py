@@ -6,8 +6,8 @@ A store is a directory (``data/<name>/`` by default)::
     meta.csv     one row per image: index, source, label, subject, split, fold, valence, arousal,
                  group, hash
     soft.npy     optional float32 (N, C) soft targets (FERPlus vote distributions)
-    card.json    the dataset card: classes, counts per split, folds, checks, provenance; written
-                 last, so a directory without it is not a store
+    card.json    the dataset card: classes, counts per split, folds, checks, provenance, a digest of
+                 the content; written last, so a directory without it is not a store
 
 ``label`` indexes ``card["classes"]`` (a subset of :data:`ferbench.data.classes.EMOTIONS` in
 canonical order), ``-1`` where an image has no class. ``split`` is ``train``/``val``/``test``.
@@ -18,6 +18,11 @@ split of every fold is subject-independent by construction.
 Writes are atomic: everything goes to a temporary sibling directory that is renamed into place,
 so an interrupted ``prepare`` never leaves something that looks finished. This module is the only
 code that reads or writes the format.
+
+A store's identity is :func:`card_hash`: a digest of its card without what says where and when it
+was written (``created``, the tool version, the download's absolute path). The card carries
+``content_hash`` (pixels, labels, splits, folds, subjects, soft targets), so two stores with the
+same card hash hold the same data; runs record it to tell which store they were trained on.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
 META_COLUMNS = ("index", "source", "label", "subject", "split", "fold", "valence", "arousal", "group", "hash")
 _META_DTYPES = {"source": str, "subject": str, "split": str, "group": str, "hash": str}
+
+
+# Card entries that say where and when a store was written, not what it holds.
+_PLACE_AND_TIME = ("created", "ferbench_version")
 
 
 class StoreError(FerbenchError):
@@ -133,6 +142,45 @@ def is_prepared(path: str | Path) -> bool:
     return (Path(path) / "card.json").is_file()
 
 
+def read_card(path: str | Path) -> dict:
+    """The card of the store at ``path`` (no images or metadata are read); a :class:`StoreError` when the
+    card is missing or damaged."""
+    root = Path(path)
+    if not is_prepared(root):
+        raise StoreError(f"{root} is not a finished store (no card.json): re-run `ferbench prepare ... --force`")
+    try:
+        card = json.loads((root / "card.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise StoreError(
+            f"{root / 'card.json'}: not valid JSON ({err}); the store is damaged: rebuild it with "
+            f"`ferbench prepare ... --force` or delete {root}"
+        ) from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT_VERSION:
+        found = card.get("format") if isinstance(card, dict) else None
+        raise StoreError(f"{root}: store format {found} != {FORMAT_VERSION}; re-run prepare --force")
+    return card
+
+
+def card_hash(card: dict) -> str:
+    """The store's identity: a digest of its card without where and when it was written."""
+    same = {k: v for k, v in card.items() if k not in _PLACE_AND_TIME}
+    if isinstance(same.get("source"), dict):
+        same["source"] = {k: v for k, v in same["source"].items() if k != "root"}
+    text = json.dumps(same, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def content_digest(meta: pd.DataFrame, image_shape: tuple[int, ...], soft: np.ndarray | None) -> str:
+    """A digest of what a store holds: each image's content hash with its label, split, fold and subject
+    (in row order), the image shape and the soft targets."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(repr(tuple(int(v) for v in image_shape)).encode())
+    h.update(meta[["hash", "label", "split", "fold", "subject"]].to_csv(index=False).encode())
+    if soft is not None:
+        h.update(np.ascontiguousarray(soft, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
 def open_store(path: str | Path) -> Store:
     """Open a prepared store; a clear :class:`StoreError` when it is missing or unfinished."""
     root = Path(path)
@@ -141,13 +189,8 @@ def open_store(path: str | Path) -> Store:
             f"no prepared store at {root}: run `ferbench prepare <dataset> --out {root}` "
             "(or pass --data-dir to where stores live)"
         )
-    if not is_prepared(root):
-        raise StoreError(f"{root} is not a finished store (no card.json): re-run `ferbench prepare ... --force`")
+    card = read_card(root)
     try:
-        card = json.loads((root / "card.json").read_text())
-        if card.get("format") != FORMAT_VERSION:
-            found = card.get("format")
-            raise StoreError(f"{root}: store format {found} != {FORMAT_VERSION}; re-run prepare --force")
         images = np.load(root / "images.npy", mmap_mode="r")
         meta = pd.read_csv(root / "meta.csv", dtype=_META_DTYPES, keep_default_na=False,
                            na_values={"valence": [""], "arousal": [""]})
@@ -277,6 +320,7 @@ def write_store(
         "folds": int(card.get("folds", 0)),
         "counts": split_counts(meta, classes),
         "checks": leakage_check(meta),
+        "content_hash": content_digest(meta, (len(rows), *images.shape[1:]), soft),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "ferbench_version": __version__,
     }

@@ -14,21 +14,26 @@ from ferbench.models import ddamfn, emonet, fer_cnns, mobile, resnet, vgg  # noq
 from ferbench.models.activations import ACTIVATIONS
 from ferbench.models.attention import ATTENTIONS
 from ferbench.models.base import FerNet
-from ferbench.models.checkpoint import load_model, load_pretrained, read_spec, save_model
+from ferbench.models.checkpoint import load_pretrained, read_spec, save_model
 from ferbench.models.errors import CheckpointError, ModelConfigError
 from ferbench.models.heads import HEADS
 from ferbench.models.registry import (
+    DEFAULT,
     create_model,
     create_model_from_spec,
     get_entry,
     list_models,
+    load_model,
     register_model,
+    resolve_axes,
+    resolve_spec,
 )
 from ferbench.models.spec import ModelSpec
 
 __all__ = [
     "ACTIVATIONS",
     "ATTENTIONS",
+    "DEFAULT",
     "HEADS",
     "CheckpointError",
     "FerNet",
@@ -42,5 +47,7 @@ __all__ = [
     "load_pretrained",
     "read_spec",
     "register_model",
+    "resolve_axes",
+    "resolve_spec",
     "save_model",
 ]

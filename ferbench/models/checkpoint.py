@@ -1,6 +1,7 @@
 """Checkpoints: safetensors weights with the model's :class:`ModelSpec` JSON in the file metadata.
 
-``save_model``/``load_model`` are the exact round trip used by run directories. ``load_pretrained``
+``save_model`` and :func:`ferbench.models.registry.load_model` (which rebuilds the model from the stored
+spec) are the exact round trip used by run directories. ``load_pretrained``
 initialises an already-built model from a local file (ferbench checkpoint or timm weights), adapting the
 input convolution to ``in_chans`` and dropping tensors whose shapes differ (e.g. a head for another
 number of classes), with a logged count.
@@ -12,7 +13,6 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -20,7 +20,6 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from ferbench.atomic import replace_atomically
-from ferbench.errors import FerbenchError
 from ferbench.models.errors import CheckpointError
 from ferbench.models.spec import ModelSpec
 
@@ -63,44 +62,6 @@ def read_spec(path: str | Path) -> ModelSpec:
         ) from None
 
 
-def load_model(
-    path: str | Path, expect: ModelSpec | dict[str, Any] | None = None, device: str | torch.device = "cpu"
-) -> nn.Module:
-    """Rebuild the model saved at ``path`` and load its weights (strict); returned in eval mode.
-
-    ``expect``: the spec the caller needs (a ``ModelSpec`` or a dict of some of its fields); a
-    different stored spec raises :class:`CheckpointError` naming the path and both specs.
-    """
-    from ferbench.models.registry import build_from_spec
-
-    spec = read_spec(path)
-    if expect is not None:
-        wanted = expect.to_dict() if isinstance(expect, ModelSpec) else json.loads(json.dumps(dict(expect)))
-        got = spec.to_dict()
-        diff = {k: (got.get(k), v) for k, v in wanted.items() if got.get(k) != v}
-        if diff:
-            fields = ", ".join(f"{k}: saved {a!r} vs expected {b!r}" for k, (a, b) in diff.items())
-            exp_short = expect.short() if isinstance(expect, ModelSpec) else json.dumps(wanted)
-            raise CheckpointError(
-                f"checkpoint {path} was saved for {spec.short()} but {exp_short} was expected ({fields}); "
-                "use the checkpoint of the matching run or rebuild the model with the saved spec"
-            )
-    try:
-        model = build_from_spec(spec)
-    except (FerbenchError, TypeError, ValueError) as err:  # e.g. an arch this version does not register
-        raise CheckpointError(f"checkpoint {path} holds a model this ferbench cannot build: {err}") from None
-    state = _load_tensors(Path(path))
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        first = str(err).splitlines()[0]
-        raise CheckpointError(
-            f"checkpoint {path} does not fit {spec.short()} ({first}); it was written by an incompatible "
-            "ferbench version — retrain or re-export it"
-        ) from None
-    return model.to(device).eval()
-
-
 def load_pretrained(model: nn.Module, path: str | Path | bool) -> nn.Module:
     """Initialise ``model`` in place from a local weights file, adapting what differs.
 
@@ -126,7 +87,7 @@ def load_pretrained(model: nn.Module, path: str | Path | bool) -> nn.Module:
                     f"pretrained checkpoint {path} is a {saved.short()}, not a {spec.arch}; "
                     f"pass a checkpoint of {spec.arch} or build {saved.arch}"
                 )
-    src = _load_tensors(path)
+    src = read_tensors(path)
     own = model.state_dict()
     loaded, adapted, dropped = {}, 0, []
     for key, value in src.items():
@@ -177,7 +138,8 @@ def _metadata(path: Path) -> dict[str, str]:
         ) from None
 
 
-def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a safetensors or PyTorch weights file, on the CPU (``module.`` prefixes dropped)."""
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path))

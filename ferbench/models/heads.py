@@ -10,7 +10,8 @@ from ferbench.models.errors import ModelConfigError
 HEADS: tuple[str, ...] = ("cls", "cls+va")
 
 
-def check_heads(heads: str) -> str:
+def check_heads_name(heads: str) -> str:
+    """``heads`` is one of :data:`HEADS`."""
     if heads not in HEADS:
         raise ModelConfigError(f"unknown heads {heads!r}; choose one of {', '.join(HEADS)}")
     return heads
@@ -26,7 +27,7 @@ class FerHead(nn.Module):
 
     def __init__(self, in_features: int, num_classes: int, heads: str = "cls", drop_rate: float = 0.0):
         super().__init__()
-        check_heads(heads)
+        check_heads_name(heads)
         self.in_features = in_features
         self.drop = nn.Dropout(drop_rate) if drop_rate > 0 else nn.Identity()
         self.fc = nn.Linear(in_features, num_classes)

@@ -3,26 +3,35 @@
 A registered builder is a function ``fn(*, attention, activation, num_classes, in_chans, img_size, heads,
 **arch_kwargs) -> FerNet``. Its extra keyword parameters (with defaults) are the architecture kwargs a
 user may pass to :func:`create_model`; their resolved values are recorded in ``model.spec.kwargs``.
+An attention or activation of ``"default"`` (:data:`DEFAULT`) is the architecture's own;
+:func:`resolve_axes` is the one place that resolves and checks both axes. :func:`load_model`
+rebuilds a saved model from the spec in its checkpoint.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ferbench.errors import FerbenchError
 from ferbench.models.activations import ACTIVATIONS
 from ferbench.models.attention import ATTENTIONS
 from ferbench.models.base import FerNet
-from ferbench.models.errors import ModelConfigError
-from ferbench.models.heads import check_heads
+from ferbench.models.checkpoint import load_pretrained, read_spec, read_tensors
+from ferbench.models.errors import CheckpointError, ModelConfigError
+from ferbench.models.heads import check_heads_name
 from ferbench.models.spec import ModelSpec
 
 _STANDARD_ARGS = ("attention", "activation", "num_classes", "in_chans", "img_size", "heads")
 MIN_IMG_SIZE = 32
+DEFAULT = "default"  # an attention/activation that means "the architecture's own"
 
 
 @dataclass(frozen=True)
@@ -93,11 +102,25 @@ def get_entry(arch: str) -> ModelEntry:
         ) from None
 
 
+def resolve_axes(arch: str, attention: str = DEFAULT, activation: str = DEFAULT) -> tuple[str, str]:
+    """Concrete attention and activation names for ``arch``: ``default`` is its own; others are checked."""
+    entry = get_entry(arch)
+    for axis, value in (("attention", attention), ("activation", activation)):
+        if not isinstance(value, str):  # str(None) would read as attention "none"
+            raise ModelConfigError(f"{axis} must be a name or {DEFAULT!r}, got {value!r}")
+    att = entry.default_attention if attention == DEFAULT else attention.lower()
+    act = entry.default_activation if activation == DEFAULT else activation.lower().replace("-", "_")
+    for axis, value, accepted in (("attention", att, entry.attentions), ("activation", act, entry.activations)):
+        if value not in accepted:
+            raise ModelConfigError(f"{arch} does not support {axis} {value!r}; choose one of {', '.join(accepted)}")
+    return att, act
+
+
 def resolve_spec(
     arch: str,
     *,
-    attention: str | None = None,
-    activation: str | None = None,
+    attention: str = DEFAULT,
+    activation: str = DEFAULT,
     num_classes: int = 7,
     in_chans: int = 1,
     img_size: int | None = None,
@@ -106,17 +129,8 @@ def resolve_spec(
 ) -> ModelSpec:
     """Validate arguments against the registry and fill every default: the model's future ``.spec``."""
     entry = get_entry(arch)
-    attention = entry.default_attention if attention is None else str(attention).lower()
-    activation = entry.default_activation if activation is None else str(activation).lower().replace("-", "_")
-    if attention not in entry.attentions:
-        raise ModelConfigError(
-            f"{arch} does not support attention {attention!r}; choose one of {', '.join(entry.attentions)}"
-        )
-    if activation not in entry.activations:
-        raise ModelConfigError(
-            f"{arch} does not support activation {activation!r}; choose one of {', '.join(entry.activations)}"
-        )
-    check_heads(heads)
+    attention, activation = resolve_axes(arch, attention, activation)
+    check_heads_name(heads)
     if int(num_classes) < 2:
         raise ModelConfigError(f"num_classes must be ≥ 2, got {num_classes}")
     if int(in_chans) not in (1, 3):
@@ -160,8 +174,8 @@ def build_from_spec(spec: ModelSpec) -> FerNet:
 def create_model(
     arch: str,
     *,
-    attention: str | None = None,
-    activation: str | None = None,
+    attention: str = DEFAULT,
+    activation: str = DEFAULT,
     num_classes: int = 7,
     in_chans: int = 1,
     img_size: int | None = None,
@@ -171,7 +185,7 @@ def create_model(
 ) -> FerNet:
     """Build a registered FER model.
 
-    ``attention=None`` / ``activation=None`` / ``img_size=None`` mean the architecture's own default
+    ``attention="default"`` / ``activation="default"`` / ``img_size=None`` mean the architecture's own
     (its native attention, e.g. coordinate attention for ``ddamfn`` and SE for ``efficientnet_b1``;
     PReLU for ``ddamfn``; 112 px for ``ddamfn``, 48 px for most). Layers depend on ``img_size`` only in
     ``ddamfn`` (GDConv kernels: it then needs that input size) and ``emonet`` (initial "mhsa" position
@@ -192,8 +206,6 @@ def create_model(
     )
     model = build_from_spec(spec)
     if pretrained is not None and pretrained is not False:
-        from ferbench.models.checkpoint import load_pretrained
-
         load_pretrained(model, pretrained)
     return model
 
@@ -203,3 +215,38 @@ def create_model_from_spec(spec: ModelSpec | dict[str, Any], pretrained: str | P
     spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
     d = spec.to_dict()
     return create_model(pretrained=pretrained, **{k: v for k, v in d.items() if k != "kwargs"}, **d["kwargs"])
+
+
+def load_model(
+    path: str | Path, expect: ModelSpec | dict[str, Any] | None = None, device: str | torch.device = "cpu"
+) -> FerNet:
+    """Rebuild the model saved at ``path`` and load its weights (strict); returned in eval mode.
+
+    ``expect``: the spec the caller needs (a ``ModelSpec`` or a dict of some of its fields); a
+    different stored spec raises :class:`CheckpointError` naming the path and both specs.
+    """
+    spec = read_spec(path)
+    if expect is not None:
+        wanted = expect.to_dict() if isinstance(expect, ModelSpec) else json.loads(json.dumps(dict(expect)))
+        got = spec.to_dict()
+        diff = {k: (got.get(k), v) for k, v in wanted.items() if got.get(k) != v}
+        if diff:
+            fields = ", ".join(f"{k}: saved {a!r} vs expected {b!r}" for k, (a, b) in diff.items())
+            exp_short = expect.short() if isinstance(expect, ModelSpec) else json.dumps(wanted)
+            raise CheckpointError(
+                f"checkpoint {path} was saved for {spec.short()} but {exp_short} was expected ({fields}); "
+                "use the checkpoint of the matching run or rebuild the model with the saved spec"
+            )
+    try:
+        model = build_from_spec(spec)
+    except (FerbenchError, TypeError, ValueError) as err:  # e.g. an arch this version does not register
+        raise CheckpointError(f"checkpoint {path} holds a model this ferbench cannot build: {err}") from None
+    try:
+        model.load_state_dict(read_tensors(Path(path)), strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise CheckpointError(
+            f"checkpoint {path} does not fit {spec.short()} ({first}); it was written by an incompatible "
+            "ferbench version — retrain or re-export it"
+        ) from None
+    return model.to(device).eval()

@@ -9,6 +9,8 @@ corruptions          :func:`ferbench.probes.corruptions.corrupt`  corrupt.csv, c
 Grad-CAM             :func:`ferbench.probes.gradcam.gradcam`      gradcam/*.png, gradcam/index.csv
 ===================  ==========================================  =====================================
 
-:func:`ferbench.probes.runs.find_runs` expands run directories and runs roots into finished cells;
-:mod:`ferbench.probes.runs` also holds the shared "open a run, score transformed test images" part.
+Each also writes ``<probe>.done.json`` (:mod:`ferbench.probes.outputs`: files written atomically,
+the options and the training they are of). :mod:`ferbench.probes.runs` opens a finished run for
+probing (its store by dataset name and data dir) and scores transformed test images;
+:func:`ferbench.rundir.find_runs` expands run directories and runs roots into finished cells.
 """

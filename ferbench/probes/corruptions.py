@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ferbench.probes.outputs import probe_dir, read_stamp, run_token, write_outputs
 from ferbench.probes.plots import AccuracyCanvas, mean_line
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
@@ -175,20 +176,53 @@ def corrupt(
     out: str | Path | None = None,
     device: str = "auto",
     seed: int = 0,
+    data_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     """The corruption probe on one finished run: (long table, summary, directory written).
 
     Writes ``corrupt.csv`` (corruption, severity, accuracy, n; the clean row has severity 0),
-    ``corrupt_summary.csv`` and ``corrupt.png``.
+    ``corrupt_summary.csv`` and ``corrupt.png``. Corruptions measured before for the same training
+    of the run at the same ``seed`` stay in the table, so ``--corruptions a,b`` adds to it (or
+    replaces those two); rows of another seed or another training are dropped and
+    ``df.attrs["replaced"]`` says so.
     """
     names = list(corruptions or CORRUPTIONS)
     parse_corruptions(",".join(names))
-    probe = load_probe_run(run, device=device)
-    df = corrupt_eval(probe, names, seed=seed)
+    probe = load_probe_run(run, device=device, data_dir=data_dir)
+    d = probe_dir(probe.path, probe.cell, out)
+    new = corrupt_eval(probe, names, seed=seed)
+    kept, replaced = _earlier_rows(d, probe.path, seed, names)
+    rows = pd.concat([new, kept], ignore_index=True) if len(kept) else new
+    order = rows["corruption"].map({c: i for i, c in enumerate(["clean", *CORRUPTIONS])})
+    df = rows.assign(_order=order).sort_values(["_order", "severity"], kind="stable")
+    df = df.drop(columns="_order").reset_index(drop=True)
+    measured = [c for c in CORRUPTIONS if c in set(df["corruption"])]
     summary = corruption_summary(df)
-    d = probe.out_dir(out)
-    df.to_csv(d / "corrupt.csv", index=False)
-    summary.to_csv(d / "corrupt_summary.csv")
-    plot_corruptions(df, d / "corrupt.png", title=f"Corruptions: {probe.cell} (n={len(probe.labels)} test images)",
-                     num_classes=len(probe.classes))
+    title = f"Corruptions: {probe.cell} (n={len(probe.labels)} test images)"
+    write_outputs(d, "corrupt", {"seed": seed, "corruptions": measured}, probe.path, {
+        "corrupt.csv": lambda tmp: df.to_csv(tmp, index=False),
+        "corrupt_summary.csv": lambda tmp: summary.to_csv(tmp),
+        "corrupt.png": lambda tmp: plot_corruptions(df, tmp, title=title, num_classes=len(probe.classes)),
+    })
+    if replaced:
+        df.attrs["replaced"] = replaced
     return df, summary, d
+
+
+def _earlier_rows(d: Path, run_path: Path, seed: int, names: list[str]) -> tuple[pd.DataFrame, str | None]:
+    """Rows of ``d``'s corrupt.csv that this call does not measure again, when they are of the same
+    training and seed; else none, and why the old table is replaced."""
+    path = d / "corrupt.csv"
+    if not path.is_file():
+        return pd.DataFrame(), None
+    stamp = read_stamp(d, "corrupt")
+    if stamp is None:
+        why = "rows no record says how they were made"
+    elif stamp.get("run") != run_token(run_path):
+        why = "rows of another training of the cell"
+    elif stamp.get("options", {}).get("seed") != seed:
+        why = f"rows of --seed {stamp['options'].get('seed')}"
+    else:
+        old = pd.read_csv(path)
+        return old[~old["corruption"].isin(["clean", *names])], None
+    return pd.DataFrame(), f"{path} held {why}; it now holds only the corruptions of this call"

@@ -8,8 +8,8 @@ bilinearly upsampled to the input and scaled to [0, 1] per image. The map is com
 *predicted* class, so for a misclassified face it shows what the model took as evidence for its
 wrong answer.
 
-The input goes through the engine's own ``to_input`` + ``normalize`` (the batch half of
-:func:`ferbench.train.engine.predict`), so Grad-CAM sees exactly what evaluation sees.
+The input goes through :func:`ferbench.inference.model_input` (``to_input`` + ``normalize``, the
+batch half of :func:`ferbench.inference.predict`), so Grad-CAM sees exactly what evaluation sees.
 
 For models that expose attention maps (DDAMFN's dual-direction attention heads, via
 ``model.last_attention_maps``), :func:`gradcam` also writes those maps as overlays.
@@ -17,6 +17,7 @@ For models that expose attention maps (DDAMFN's dual-direction attention heads, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -26,7 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from ferbench import figure_style as style
+from ferbench.inference import model_input as to_model_input
 from ferbench.metrics import softmax
+from ferbench.probes.outputs import probe_dir, write_outputs
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
 TILE = 96  # side of one overlay tile in the grids (px)
@@ -79,14 +82,6 @@ def grad_cam(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor | Non
     return cam.cpu().numpy(), logits.detach().float().cpu().numpy()
 
 
-def model_input(probe: ProbeRun, images: np.ndarray) -> torch.Tensor:
-    """Stored uint8 images → the normalised tensor the model sees, via the engine (never re-implemented)."""
-    from ferbench.train.engine import normalize, to_input
-
-    batch = torch.from_numpy(np.ascontiguousarray(images)).to(probe.device)
-    return normalize(to_input(batch, probe.size, probe.channels))
-
-
 def probe_cams(probe: ProbeRun, images: np.ndarray, target: torch.Tensor | None = None,
                batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Grad-CAM (and attention) maps of stored uint8 ``images`` at the *stored* resolution, and logits.
@@ -96,7 +91,7 @@ def probe_cams(probe: ProbeRun, images: np.ndarray, target: torch.Tensor | None 
     """
     cams, logits, attn = [], [], []
     for s in range(0, len(images), batch_size):
-        x = model_input(probe, images[s:s + batch_size])
+        x = to_model_input(images[s:s + batch_size], probe.size, probe.channels, probe.device)
         t = None if target is None else target[s:s + batch_size]
         cam, lg = grad_cam(probe.model, x, t)
         cams.append(cam)
@@ -138,7 +133,7 @@ def grid_figure(tiles: list[np.ndarray], captions: list[str], path: Path, title:
     rows = -(-len(tiles) // cols)
     mosaic = np.ones((rows * (t + cap), cols * (t + gap) - gap, 3), np.float32)
     width = 1.0 * max(cols, 5) + 1.2
-    with style.Canvas(Path(path).with_suffix(""), width=width, height=1.3 * rows + 1.2) as c:
+    with style.Canvas(style.stem_of(path), width=width, height=1.3 * rows + 1.2) as c:
         for i, tile in enumerate(tiles):
             r, k = divmod(i, cols)
             y, x = r * (t + cap), k * (t + gap)
@@ -185,6 +180,7 @@ def gradcam(
     device: str = "auto",
     seed: int = 0,
     batch_size: int = 64,
+    data_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """Grad-CAM grids for one finished run: per class, up to ``n`` correct and ``n`` incorrect test faces.
 
@@ -195,12 +191,12 @@ def gradcam(
     """
     if n < 1:
         raise ProbeError(f"--n must be at least 1, got {n}")
-    probe = load_probe_run(run, device=device)
+    probe = load_probe_run(run, device=device, data_dir=data_dir)
     pred = probe.predict(probe.images).argmax(1)
     rng = np.random.default_rng(seed)
-    d = probe.out_dir(out) / "gradcam"
-    d.mkdir(parents=True, exist_ok=True)
-    rows = []
+    d = probe_dir(probe.path, probe.cell, out)
+    (d / "gradcam").mkdir(exist_ok=True)
+    rows, pictures = [], {}
     for c, name in enumerate(probe.classes):
         for kind, mask in (("correct", (probe.labels == c) & (pred == c)),
                            ("incorrect", (probe.labels == c) & (pred != c))):
@@ -209,22 +205,27 @@ def gradcam(
             row = {"class": name, "kind": kind, "available": len(avail), "shown": len(pick), "file": ""}
             if len(pick):
                 row["file"] = f"{name}_{kind}.png"
-                _write_grids(probe, pick, d / row["file"], f"Grad-CAM, {probe.cell}: {name}, {kind} "
-                             f"({len(pick)} of {len(avail)})", batch_size)
+                pictures.update(_grids(probe, pick, row["file"], f"Grad-CAM, {probe.cell}: {name}, {kind} "
+                                       f"({len(pick)} of {len(avail)})", batch_size))
             rows.append(row)
     index = pd.DataFrame(rows, columns=["class", "kind", "available", "shown", "file"])
-    index.to_csv(d / "index.csv", index=False)
-    return index, d.parent
+    files = {f"gradcam/{f}": write for f, write in pictures.items()}
+    files["gradcam/index.csv"] = lambda tmp: index.to_csv(tmp, index=False)
+    write_outputs(d, "gradcam", {"n": n, "seed": seed}, probe.path, files)
+    return index, d
 
 
-def _write_grids(probe: ProbeRun, pick: np.ndarray, path: Path, title: str, batch_size: int) -> None:
+def _grids(probe: ProbeRun, pick: np.ndarray, file: str, title: str, batch_size: int) -> dict[str, Callable]:
+    """Writers of the overlay grid of the ``pick``ed test images as ``file`` (and of its attention maps')."""
     imgs = probe.images[pick]
     cam, lg, maps = probe_cams(probe, imgs, batch_size=batch_size)
     p = softmax(lg)
     caps = [f"{probe.classes[int(probe.labels[i])]}\n→ {probe.classes[int(k)]} {p[j, k]:.2f}"
             for j, (i, k) in enumerate(zip(pick, lg.argmax(1), strict=True))]
-    grid_figure([overlay(im, m) for im, m in zip(imgs, cam, strict=True)], caps, path, title)
+    out = {file: lambda tmp: grid_figure([overlay(im, m) for im, m in zip(imgs, cam, strict=True)], caps, tmp,
+                                         title)}
     if maps is not None:
-        grid_figure([overlay(im, m) for im, m in zip(imgs, maps, strict=True)], caps,
-                    path.with_name(path.stem + "_attention.png"), title + " - attention maps",
-                    what="Attention weight")
+        out[file.replace(".png", "_attention.png")] = lambda tmp: grid_figure(
+            [overlay(im, m) for im, m in zip(imgs, maps, strict=True)], caps, tmp, title + " - attention maps",
+            what="Attention weight")
+    return out

@@ -21,7 +21,7 @@ class AccuracyCanvas(style.Canvas):
 
     def __init__(self, path: str | Path, title: str, xlabel: str, *, num_classes: int | None = None,
                  pdf: bool = False, legend_title: str | None = None):
-        super().__init__(Path(path).with_suffix(""), width="single", height=4.4, pdf=pdf)
+        super().__init__(style.stem_of(path), width="single", height=4.4, pdf=pdf)
         self._title, self._xlabel, self._k, self._legend_title = title, xlabel, num_classes, legend_title
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -7,7 +7,7 @@ as rows and the sizes as columns. :func:`resize_sweep` does the same for any fin
 * ``--interp`` takes ``DOWN[-UP]`` specs: ``cubic`` means cubic both ways ("Both Cubic"),
   ``cubic-linear`` means down cubic, up linear ("Cubic Linear").
 * Each image goes stored size → s×s (DOWN) → model input size (UP), then through
-  :func:`ferbench.train.engine.predict`. A size equal to both the stored and the input size is the
+  :func:`ferbench.inference.predict`. A size equal to both the stored and the input size is the
   untouched image (the document's 112 column, equal for every method).
 * Sizes above the native size are allowed: the image is then upscaled first and downscaled back.
 * Default sizes (:func:`default_sizes`): the document's list ``112, 96, 84, 64, 56, 48, 32, 28, 16,
@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ferbench.probes.outputs import current, probe_dir, write_outputs
 from ferbench.probes.plots import AccuracyCanvas, mean_line
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
@@ -147,26 +148,35 @@ def resize_sweep(
     out: str | Path | None = None,
     device: str = "auto",
     seed: int = 0,
+    data_dir: str | Path | None = None,
+    reuse: bool = False,
 ) -> tuple[pd.DataFrame, Path]:
     """Run the resolution sweep on one finished run; writes ``resize.csv``, ``resize.md``, ``resize.png``.
 
     Returns the long table (``method, size, accuracy, n, native``; ``native`` is the stored side, above
-    which a size is an upsample-and-back) and the directory written. ``seed`` is
-    accepted for the common probe interface; the sweep itself is deterministic.
+    which a size is an upsample-and-back) and the directory written. ``seed`` is accepted for the
+    common probe interface; the sweep itself is deterministic. ``reuse``: when the files there are
+    current (same sizes and methods, same training of the run), read them back instead of sweeping again.
     """
     del seed
     methods = list(methods or DOCUMENT_METHODS)
     for m in methods:
         parse_method(m)  # fail on a bad spec before loading anything
-    probe = load_probe_run(run, device=device)
+    probe = load_probe_run(run, device=device, data_dir=data_dir)
     sizes = list(sizes or default_sizes(probe.size))
+    d = probe_dir(probe.path, probe.cell, out)
+    options = {"sizes": sizes, "methods": methods}
+    if reuse and current(d, "resize", options, probe.path):
+        return pd.read_csv(d / "resize.csv"), d
     df = sweep(probe, sizes, methods)
     df["native"] = int(probe.images.shape[1])
-    d = probe.out_dir(out)
-    df.to_csv(d / "resize.csv", index=False)
     table = (100 * resize_table(df)).map(lambda v: f"{v:.2f}%")
-    (d / "resize.md").write_text(f"Resolution sweep, {probe.cell} (n={len(probe.labels)})\n\n"
-                                 + table.to_markdown() + "\n")
-    plot_sweep(df, d / "resize.png", title=f"Resolution sweep: {probe.cell} (n={len(probe.labels)} test images)",
-               native=int(probe.images.shape[1]), num_classes=len(probe.classes))
+    write_outputs(d, "resize", options, probe.path, {
+        "resize.csv": lambda tmp: df.to_csv(tmp, index=False),
+        "resize.md": lambda tmp: tmp.write_text(f"Resolution sweep, {probe.cell} (n={len(probe.labels)})\n\n"
+                                                + table.to_markdown() + "\n"),
+        "resize.png": lambda tmp: plot_sweep(df, tmp, title=f"Resolution sweep: {probe.cell} "
+                                             f"(n={len(probe.labels)} test images)",
+                                             native=int(probe.images.shape[1]), num_classes=len(probe.classes)),
+    })
     return df, d

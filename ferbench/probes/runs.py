@@ -1,9 +1,11 @@
-"""What every probe shares: find finished run directories, load one, and score transformed test images.
+"""What every probe shares: a finished run opened for probing, and scoring transformed test images.
 
 A probe never retrains: it loads the cell's best checkpoint and store through
-:func:`ferbench.train.rundir.load_run`, perturbs the *stored* uint8 test images, and hands them to
-:func:`ferbench.train.engine.predict` (the one place that turns uint8 images into model input), so
-a probe at zero severity scores exactly what the run's own test evaluation scored.
+:func:`ferbench.rundir.load_run` (the store by dataset name, from the data dir the run recorded or
+``--data-dir``), perturbs the *stored* uint8 test images, and hands them to
+:func:`ferbench.inference.predict` (the one place that turns uint8 images into model input) with
+the run's own precision, so a probe at zero severity scores exactly what the run's test evaluation
+scored. Run directories are found with :func:`ferbench.rundir.find_runs`.
 """
 
 from __future__ import annotations
@@ -18,43 +20,6 @@ from ferbench.errors import FerbenchError
 
 class ProbeError(FerbenchError):
     """A probe asked of something that is not a finished run (or of bad probe options)."""
-
-
-class FoundRuns(list):
-    """The finished run directories, plus ``unfinished``: cells under a root that were skipped."""
-
-    unfinished: list[Path]
-
-
-def find_runs(paths: list[str | Path] | tuple[str | Path, ...]) -> FoundRuns:
-    """Finished run directories named by ``paths``: each is a run dir or a root searched recursively.
-
-    Unfinished cells under a root are skipped (a grid may still be running) and listed in
-    ``.unfinished`` for the CLI to count; a path with no finished cell at all is an error naming it.
-    """
-    from ferbench.train.rundir import CONFIG, METRICS, is_finished
-    from ferbench.train.rundir import find_runs as finished_under
-
-    if not paths:
-        raise ProbeError("no run given: pass run directories or a runs root, e.g. results/runs/demo")
-    found, unfinished = FoundRuns(), []
-    for p in map(Path, paths):
-        if not p.exists():
-            raise ProbeError(f"{p} does not exist: pass a run directory or a runs root (e.g. results/runs/)")
-        if is_finished(p):
-            found.append(p)
-            continue
-        below = finished_under(p)
-        if not below:
-            raise ProbeError(
-                f"{p} holds no finished run (no metrics.json under it): train one with `ferbench train` first"
-            )
-        found.extend(below)
-        unfinished += [c.parent for c in sorted(p.rglob(CONFIG)) if not (c.parent / METRICS).is_file()]
-    # the same cell named twice (a dir and its root) is probed once
-    runs = FoundRuns(dict.fromkeys(found))
-    runs.unfinished = list(dict.fromkeys(unfinished))
-    return runs
 
 
 @dataclass
@@ -72,14 +37,15 @@ class ProbeRun:
     size: int  # model input side
     channels: int  # model input channels
     device: str
+    amp: str = "auto"  # the precision the run evaluated with
     batch_size: int = 512
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Logits for uint8 ``images`` (any side; ``predict`` resizes to the model's input size)."""
-        from ferbench.train.engine import predict
+        from ferbench.inference import predict
 
         out = predict(self.model, images, size=self.size, channels=self.channels, device=self.device,
-                      batch_size=self.batch_size)
+                      batch_size=self.batch_size, amp=self.amp)
         return np.asarray(out["logits"])
 
     def accuracy(self, images: np.ndarray) -> float:
@@ -90,30 +56,19 @@ class ProbeRun:
 
         return float(accuracy_score(self.labels, self.predict(images).argmax(1)))
 
-    def out_dir(self, out: str | Path | None) -> Path:
-        return probe_dir(self.path, self.cell, out)
 
 
-def probe_dir(run_path: Path, cell: str, out: str | Path | None) -> Path:
-    """Where a run's probe files go: ``<run>/probes`` or, with ``--out``, ``<out>/<cell id>`` (created)."""
-    d = Path(run_path) / "probes" if out is None else Path(out) / cell
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # --out is a file (or under one), or not writable
-        raise ProbeError(f"cannot write probe results to {d} ({err.strerror}); pass --out a writable folder"
-                         ) from None
-    return d
-
-
-def load_probe_run(path: str | Path, device: str = "auto", batch_size: int = 512) -> ProbeRun:
-    """Open a finished run for probing (checkpoint on ``device``, test images in memory)."""
-    from ferbench.train.engine import resolve_device
-    from ferbench.train.rundir import load_run
+def load_probe_run(path: str | Path, device: str = "auto", batch_size: int = 512,
+                   data_dir: str | Path | None = None) -> ProbeRun:
+    """Open a finished run for probing (checkpoint on ``device``, test images in memory); its store from
+    ``data_dir`` when given, else from the data dir the run recorded."""
+    from ferbench.inference import resolve_device
+    from ferbench.rundir import load_run
 
     path = Path(path)
     device = str(resolve_device(device))
     run = load_run(path)
-    store = run.store()
+    store = run.store(data_dir)
     index = np.asarray(run.test_indices(), dtype=np.int64)
     if len(index) == 0:
         raise ProbeError(f"{path}: the run's test split is empty in {store.root}; nothing to probe")
@@ -131,5 +86,6 @@ def load_probe_run(path: str | Path, device: str = "auto", batch_size: int = 512
         size=int(train_cfg.get("size") or store.size),
         channels=int(train_cfg.get("channels") or store.channels),
         device=device,
+        amp=str(train_cfg.get("amp") or "auto"),
         batch_size=batch_size,
     )

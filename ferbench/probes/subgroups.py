@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ferbench.probes.runs import ProbeError, probe_dir
+from ferbench.probes.outputs import current, file_token, probe_dir, write_outputs
+from ferbench.probes.runs import ProbeError
 
 MIN_CELL = 10
 RESAMPLES = 2000
@@ -221,13 +222,17 @@ def subgroups(
     resamples: int = RESAMPLES,
     seed: int = 0,
     device: str = "auto",
+    data_dir: str | Path | None = None,
+    reuse: bool = False,
 ) -> tuple[dict, Path]:
     """The subgroup probe on one finished run; writes ``subgroups.json`` and ``subgroups.csv``.
 
     Exactly one of ``groups_csv`` / ``meta_column``. ``device`` is accepted for the common probe
-    interface; the probe reads the run's stored test logits and loads no model.
+    interface; the probe reads the run's stored test logits and loads no model. ``reuse``: when the
+    files there are current (same groups, resamples and seed, same training of the run), read them
+    back instead of computing again.
     """
-    from ferbench.train.rundir import load_run
+    from ferbench.rundir import load_run
 
     del device
     if (groups_csv is None) == (meta_column is None):
@@ -236,9 +241,16 @@ def subgroups(
     r = load_run(run_path)
     if not (run_path / "logits.npz").is_file():
         raise ProbeError(f"{run_path / 'logits.npz'} is missing: the run is incomplete; re-run its training")
+    cell = str(r.config.get("cell", run_path.name))
+    d = probe_dir(run_path, cell, out)
+    groups_id = {"meta_column": meta_column} if meta_column else {
+        "groups_csv": str(groups_csv), "sha256": file_token(groups_csv) if Path(groups_csv).is_file() else None}
+    options = {**groups_id, "resamples": resamples, "seed": seed}
+    if reuse and current(d, "subgroups", options, run_path):
+        return json.loads((d / "subgroups.json").read_text()), d
     z = r.logits()
     logits, labels, index = z["logits"], z["labels"], z["index"]
-    meta = r.store().meta
+    meta = r.store(data_dir).meta
     csv_report: dict | None = None
     if groups_csv is not None:
         per_row, csv_report = match_groups_csv(groups_csv, meta)
@@ -261,15 +273,15 @@ def subgroups(
                          "groups images, e.g. group")
     res = subgroup_analysis(labels, logits, test_groups, list(r.config["classes"]),
                             resamples=resamples, seed=seed)
-    cell = str(r.config.get("cell", run_path.name))
     res = {"cell": cell, "run": str(run_path),
            "source": {"meta_column": meta_column} if meta_column else csv_report, **res}
     if csv_report and csv_report["unmatched"]:
         res["warnings"].insert(0, f"{csv_report['unmatched']} of {csv_report['rows']} rows of {groups_csv} "
                                   "match no image in the store (listed under source.unmatched_rows)")
-    d = probe_dir(run_path, cell, out)
-    (d / "subgroups.json").write_text(json.dumps(res, indent=2) + "\n")
-    subgroup_rows(res).to_csv(d / "subgroups.csv", index=False)
+    write_outputs(d, "subgroups", options, run_path, {
+        "subgroups.json": lambda tmp: tmp.write_text(json.dumps(res, indent=2) + "\n"),
+        "subgroups.csv": lambda tmp: subgroup_rows(res).to_csv(tmp, index=False),
+    })
     return res, d
 
 

@@ -1,7 +1,8 @@
 """Read every run directory (and its probe files) under a results folder into pandas DataFrames.
 
-Files are read as the contract writes them (``config.json``, ``metrics.json``, ``history.jsonl``,
-``probes/*.csv|json``); nothing is re-computed here. A run without ``metrics.json`` has not finished:
+Run directories are found and read through :mod:`ferbench.rundir` (``config.json``, ``metrics.json``,
+``history.jsonl``); probe tables (``probes/*.csv|json``) are read here. Nothing is re-computed. A run
+without ``metrics.json`` has not finished:
 it is listed as unfinished and never read, so a grid still training can be reported on at any time.
 Anything that cannot be read is skipped *and* named in :attr:`Collection.problems` — never dropped
 silently — so the rest of the report is still produced.
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ferbench import rundir
 from ferbench.errors import FerbenchError
-from ferbench.train.rundir import CONFIG, HISTORY, METRICS, is_finished
+from ferbench.rundir import CONFIG, METRICS, PROBES
 
 SCALAR_METRICS = (
     "accuracy",
@@ -81,12 +83,6 @@ class Collection:
 def _read_json(path: Path) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def _read_history(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -261,24 +257,20 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
     if not root.is_dir():
         raise ReportError(f"{root} is a file: pass the folder that holds the run directories")
     problems: list[str] = []
-    run_dirs = sorted({p.parent for p in root.rglob(CONFIG)} | {p.parent for p in root.rglob(METRICS)})
-    run_dirs = [d for d in run_dirs if "probes" not in d.relative_to(root).parts]
+    found = rundir.scan(root)
     out: dict[str, list] = {
         k: []
         for k in ("runs", "per_class", "va", "history", "resize", "subgroups", "subgroup_diff", "corrupt")
     }
     confusion: dict[str, np.ndarray] = {}
-    unfinished: list[Path] = []
-    for run_dir in run_dirs:
+    unfinished: list[Path] = found.unfinished
+    for run_dir in found:
         run_id = run_dir.relative_to(root).as_posix() if run_dir != root else run_dir.name
-        if not is_finished(run_dir):
-            unfinished.append(run_dir)
-            continue
         try:
-            m = _read_json(run_dir / METRICS)
-            cfg = _read_json(run_dir / CONFIG) if (run_dir / CONFIG).is_file() else {}
-            hist = _read_history(run_dir / HISTORY)
-        except (OSError, ValueError) as err:
+            m = rundir.read_metrics(run_dir)
+            cfg = rundir.read_config(run_dir) if (run_dir / CONFIG).is_file() else {}
+            hist = rundir.read_history(run_dir)
+        except (rundir.RunError, OSError, ValueError) as err:
             problems.append(f"{run_dir}: unreadable run files ({err}); skipped — re-run its cell")
             continue
         if not isinstance(m, dict) or m.get("accuracy") is None:
@@ -304,8 +296,8 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
             out["history"].append({"run_id": run_id, **h})
         if m.get("confusion") is not None:
             confusion[run_id] = np.asarray(m["confusion"], dtype=float)
-        if (run_dir / "probes").is_dir():
-            _read_probes(run_id, run_dir / "probes", out, problems)
+        if (run_dir / PROBES).is_dir():
+            _read_probes(run_id, run_dir / PROBES, out, problems)
 
     if not out["runs"]:
         if unfinished:

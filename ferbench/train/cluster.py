@@ -1,53 +1,36 @@
 """A grid's cells as Ray tasks: one task per cell, on a Ray cluster or a local Ray instance.
 
 Cells are independent, so a grid fans out. Each cell becomes a task that runs
-:func:`ferbench.train.grid.train_cell` on whichever node Ray picks, holding ``gpus_per_cell`` GPUs
+:func:`ferbench.train.cell.train_cell` on whichever node Ray picks, holding ``gpus_per_cell`` GPUs
 (a fraction such as 0.25 packs four small FER models onto one GPU) and ``cpus_per_cell`` cores.
-Only paths and options cross the network. Every node must see the store folder and ``--out`` at the
-same absolute path, which means a shared filesystem (NFS on a SLURM or Kubernetes cluster), and must
-have ferbench installed. Resuming works as in a local grid: each run directory is written atomically
-where all nodes can see it. A re-run skips finished cells and resumes interrupted ones, whichever
-node trained them.
+Only the resolved cell (options and paths) crosses the network. Every node must see the store
+folder and ``--out`` at the same absolute path, which means a shared filesystem (NFS on a SLURM or
+Kubernetes cluster), and must have ferbench installed. Resuming works as in a local grid: each run
+directory is written atomically where all nodes can see it. A re-run skips finished cells and
+resumes interrupted ones, whichever node trained them.
 
-Progress: a worker's epochs cannot call back into the driver's progress bars, so the driver reads
-each cell's ``history.jsonl`` from the shared folder while it waits.
+Progress: a worker's epochs cannot call back into the driver, so the driver reads each running
+cell's ``history.jsonl`` from the shared folder while it waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from rich.progress import Progress
-
+from ferbench import rundir
 from ferbench.errors import FerbenchError
-from ferbench.train import rundir
+from ferbench.train.cell import train_cell
+from ferbench.train.plan import Cell
+from ferbench.train.progress import GridProgress
 
 
-def _train_remote(job: dict) -> str:
-    from ferbench.train.grid import train_cell
-
-    return str(train_cell(**job))
-
-
-def _connect(address: str | None, num_cpus: int | None):
-    try:
-        import ray
-    except ImportError:
-        raise FerbenchError("--executor ray needs Ray: pip install 'ferbench[ray]' (or pip install ray)") from None
-    if ray.is_initialized():
-        return ray, False
-    _check_reachable(address)
-    try:
-        # address None starts a local instance (every core and GPU of this machine); "auto" or
-        # "ray://host:10001" joins a running cluster.
-        ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
-                 log_to_driver=True, configure_logging=False)
-    except ConnectionError as err:
-        raise FerbenchError(f"--ray-address {address}: no Ray cluster there ({err}); start one with "
-                            "`ray start --head` or drop --ray-address to use a local instance") from None
-    return ray, True
+def _train_remote(cell: Cell, options: dict) -> str:
+    return str(train_cell(cell, **options))
 
 
 def _check_reachable(address: str | None) -> None:
@@ -64,50 +47,35 @@ def _check_reachable(address: str | None) -> None:
                             "head with `ray start --head` or drop --ray-address to use a local instance") from None
 
 
-def run_on_ray(
-    jobs: list[tuple],
-    *,
-    bar: Progress | None = None,
-    grid_task=None,
-    epochs: int = 0,
-    address: str | None = None,
-    gpus_per_cell: float | None = None,
-    cpus_per_cell: float | None = None,
-    num_cpus: int | None = None,
-) -> None:
-    """Train ``jobs`` (``(cell, train_cell keywords)`` pairs from :func:`ferbench.train.grid.run_grid`)
-    as Ray tasks and wait for all of them.
+@dataclass
+class RaySession:
+    """A connection to Ray and the resources each cell's task asks for."""
 
-    ``gpus_per_cell=None`` gives each cell one GPU when the cluster has GPUs and none otherwise;
-    ``cpus_per_cell=None`` one core.
-    ``num_cpus`` caps a local instance (tests). The first failing cell cancels the cells not yet
-    finished (their last epoch is kept and resumes on a re-run) and is raised: a ferbench error as
-    it is, with the cell named; anything else chained to Ray's error, which carries the worker's traceback.
-    """
-    if not jobs:
-        return
-    cpus_per_cell = 1.0 if cpus_per_cell is None else cpus_per_cell
-    if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0):
-        raise FerbenchError("--cpus-per-cell must be > 0 and --gpus-per-cell >= 0")
-    ray, started = _connect(address, num_cpus)
-    try:
-        gpus = ray.cluster_resources().get("GPU", 0)
-        if gpus_per_cell is None:
-            gpus_per_cell = 1.0 if gpus > 0 else 0.0
-        if gpus_per_cell > gpus:
-            raise FerbenchError(f"--gpus-per-cell {gpus_per_cell:g}: the Ray cluster has {gpus:g} GPUs; "
-                                "ask for fewer (or 0 for CPU)")
-        task = ray.remote(num_cpus=cpus_per_cell, num_gpus=gpus_per_cell, max_retries=0)(_train_remote)
-        pending = {}
-        for cell, job in jobs:
-            # absolute paths: a worker's working directory is not the driver's
-            job = {**job, "out": str(Path(job["out"]).resolve()), "data_dir": str(Path(job["data_dir"]).resolve())}
-            pending[task.remote(job)] = (cell, Path(job["out"]) / cell.id)
-        shown: dict = {}
+    ray: object
+    gpus_per_cell: float
+    cpus_per_cell: float
+
+    def device_type(self, device: str) -> str:
+        """What a task's ``--device`` resolves to on a worker: ``auto`` is CUDA when the task holds GPUs."""
+        if device == "auto":
+            return "cuda" if self.gpus_per_cell > 0 else "cpu"
+        return device.split(":")[0]
+
+    def run(self, cells: list[Cell], options: dict, progress: GridProgress) -> None:
+        """Train ``cells`` as Ray tasks (``options``: :func:`train_cell`'s keywords) and wait for all of them.
+
+        The first failing cell cancels the cells not yet finished (their last epoch is kept and
+        resumes on a re-run) and is raised: a ferbench error as it is, with the cell named; anything
+        else chained to Ray's error, which carries the worker's traceback.
+        """
+        ray = self.ray
+        task = ray.remote(num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0)(_train_remote)
+        pending = {task.remote(c, options): c for c in cells}
+        shown: dict[str, int] = {}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             for ref in done:
-                cell, run_dir = pending.pop(ref)
+                cell = pending.pop(ref)
                 try:
                     ray.get(ref)
                 except ray.exceptions.RayError as err:
@@ -118,30 +86,63 @@ def run_on_ray(
                         raise type(cause)(f"cell {cell.id}: {cause}") from None
                     raise FerbenchError(f"cell {cell.id} failed on its Ray worker: "
                                         f"{' '.join(str(cause or err).split())[:400]}") from err
-                if bar is not None:
-                    if cell.id in shown:
-                        bar.update(shown.pop(cell.id), visible=False)
-                    bar.advance(grid_task)
-            if bar is not None:
-                _show_epochs(bar, pending.values(), shown, epochs)
+                _show_epochs(progress, [cell], options["out"], shown)  # the epochs the last poll missed
+                progress.cell_done(cell.id, Path(options["out"]) / cell.id)
+            _show_epochs(progress, pending.values(), options["out"], shown)
+
+
+def _show_epochs(progress: GridProgress, running, out: str, shown: dict[str, int]) -> None:
+    """Report the epochs each running cell's history.jsonl gained since the last poll."""
+    for cell in running:
+        try:
+            history = rundir.read_history(Path(out) / cell.id)
+        except (OSError, json.JSONDecodeError):  # being replaced right now: the next poll reads it
+            continue
+        for n in range(shown.get(cell.id, 0), len(history)):
+            progress.epoch(cell.id, history[n], n + 1)
+        shown[cell.id] = len(history)
+
+
+@contextlib.contextmanager
+def ray_session(
+    address: str | None = None,
+    gpus_per_cell: float | None = None,
+    cpus_per_cell: float | None = None,
+    num_cpus: int | None = None,
+) -> Iterator[RaySession]:
+    """Connect to Ray (a local instance when ``address`` is None) and size the cells' tasks.
+
+    ``gpus_per_cell=None`` gives each cell one GPU when the cluster has GPUs and none otherwise;
+    ``cpus_per_cell=None`` one core. ``num_cpus`` caps a local instance (tests). A local instance
+    started here is shut down on exit.
+    """
+    cpus_per_cell = 1.0 if cpus_per_cell is None else cpus_per_cell
+    if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0):
+        raise FerbenchError("--cpus-per-cell must be > 0 and --gpus-per-cell >= 0")
+    try:
+        import ray
+    except ImportError:
+        raise FerbenchError("--executor ray needs Ray: pip install 'ferbench[ray]' (or pip install ray)") from None
+    started = False
+    if not ray.is_initialized():
+        _check_reachable(address)
+        try:
+            # address None starts a local instance (every core and GPU of this machine); "auto" or
+            # "ray://host:10001" joins a running cluster.
+            ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+                     log_to_driver=True, configure_logging=False)
+        except ConnectionError as err:
+            raise FerbenchError(f"--ray-address {address}: no Ray cluster there ({err}); start one with "
+                                "`ray start --head` or drop --ray-address to use a local instance") from None
+        started = True
+    try:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if gpus_per_cell is None:
+            gpus_per_cell = 1.0 if gpus > 0 else 0.0
+        if gpus_per_cell > gpus:
+            raise FerbenchError(f"--gpus-per-cell {gpus_per_cell:g}: the Ray cluster has {gpus:g} GPUs; "
+                                "ask for fewer (or 0 for CPU)")
+        yield RaySession(ray, gpus_per_cell, cpus_per_cell)
     finally:
         if started:
             ray.shutdown()
-
-
-def _show_epochs(bar: Progress, running, shown: dict, epochs: int) -> None:
-    """An epoch bar for every cell whose history.jsonl has lines, updated from its last record."""
-    from ferbench.train.grid import epoch_info
-
-    for cell, run_dir in running:
-        path = run_dir / rundir.HISTORY
-        try:
-            lines = [x for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
-            record = json.loads(lines[-1]) if lines else None
-        except (OSError, json.JSONDecodeError):  # being replaced right now: the next poll reads it
-            continue
-        if record is None:
-            continue
-        if cell.id not in shown:
-            shown[cell.id] = bar.add_task(f"  {cell.id}", total=epochs, info="")
-        bar.update(shown[cell.id], completed=len(lines), info=epoch_info(record))

@@ -1,10 +1,11 @@
 """The training engine: data lives on the device, batches are sliced and augmented there.
 
-airbench-style: the store's uint8 images are copied to the training device once; each step
-indexes a random permutation, converts/resizes/augments the batch on the device and runs the model,
-so a GPU never waits on a Python data loader (and the CPU runs the very same code). ``fit`` keeps
-the whole loop on one screen; ``predict`` is the single function that turns stored uint8 images
-into model input — probes and evaluation go through it, training through its batch half ``to_input``.
+airbench-style: the uint8 images are copied to the training device once; each step indexes a
+random permutation, converts/resizes/augments the batch on the device and runs the model, so a GPU
+never waits on a Python data loader (and the CPU runs the very same code). ``fit`` takes arrays
+(images, labels and the optional soft and valence/arousal targets), not a store, and keeps the whole
+loop on one screen. Model input goes through :mod:`ferbench.inference` (``to_input`` + ``normalize``
+for training batches, ``predict`` for validation), the pipeline evaluation and the probes use too.
 
 Resume: after every epoch ``fit`` writes ``state_path`` (model, optimizer, scheduler, the
 augmentation/permutation generator, the global RNG, best weights and history) atomically, and a
@@ -14,7 +15,6 @@ an uninterrupted run with the same seed.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -27,103 +27,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ferbench.atomic import replace_atomically
-from ferbench.data.store import Store
 from ferbench.errors import FerbenchError
+from ferbench.inference import autocast, normalize, predict, resolve_device, to_input
 from ferbench.train.augment import augment
 from ferbench.train.recipe import TrainConfig
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available else CPU; asking for CUDA without one is a user error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise FerbenchError(f"--device {device} requested but no CUDA GPU is visible; use --device cpu")
-    if device.split(":")[0] not in ("cpu", "cuda", "mps"):
-        raise FerbenchError(f"--device must be auto, cpu or cuda, got {device!r}")
-    return torch.device(device)
-
-
-def to_input(batch: torch.Tensor, size: int, channels: int) -> torch.Tensor:
-    """uint8 images in store layout (B,H,W) or (B,H,W,3) → float (B, channels, size, size) in [0, 1].
-
-    RGB→gray uses ITU-R 601 luma (as OpenCV does); gray→RGB repeats the plane. Resizing is bilinear
-    with antialiasing, so downscaling does not alias.
-    """
-    x = batch.unsqueeze(1) if batch.ndim == 3 else batch.permute(0, 3, 1, 2)
-    x = x.float().div_(255.0)
-    if x.shape[1] == 3 and channels == 1:
-        x = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    if x.shape[1] == 1 and channels == 3:
-        x = x.expand(-1, 3, -1, -1)
-    return x.contiguous()
-
-
-def normalize(x01: torch.Tensor) -> torch.Tensor:
-    """[0, 1] → [-1, 1]: the one input scaling every ferbench model is trained and evaluated with."""
-    return x01 * 2.0 - 1.0
-
-
-def _autocast(dev: torch.device, amp: str):
-    # bf16 on a CPU too when asked: the recorded recipe is the one that ran, and CPU tests cover the GPU path
-    if amp == "bf16":
-        return torch.autocast(dev.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-@torch.inference_mode()
-def _infer(
-    model: nn.Module,
-    images,
-    idx: np.ndarray | torch.Tensor | None,
-    size: int,
-    channels: int,
-    dev: torch.device,
-    batch_size: int,
-    amp: str,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Logits (and va) of ``images[idx]`` in eval mode; ``images`` is a numpy array or a device tensor."""
-    model.eval()
-    n = len(images) if idx is None else len(idx)
-    logits, vas = [], []
-    for s in range(0, n, batch_size):
-        sel = slice(s, s + batch_size) if idx is None else idx[s : s + batch_size]
-        b = images[sel]
-        if isinstance(b, np.ndarray):
-            b = torch.from_numpy(np.array(b))  # a copy: memmap slices are read-only
-        x = normalize(to_input(b.to(dev, non_blocking=True), size, channels))
-        with _autocast(dev, amp):
-            out = model(x)
-        logits.append(out["logits"].float())
-        if "va" in out:
-            vas.append(out["va"].float())
-    c = getattr(getattr(model, "spec", None), "num_classes", 0)
-    empty = torch.zeros(0, c, device=dev)
-    return (torch.cat(logits) if logits else empty), (torch.cat(vas) if vas else None)
-
-
-def predict(
-    model: nn.Module,
-    images_uint8: np.ndarray,
-    *,
-    size: int,
-    channels: int,
-    device: str = "cpu",
-    batch_size: int = 512,
-) -> dict:
-    """Model outputs for stored uint8 images: ``{"logits": (N,C) float32, "va": (N,2) | None}``.
-
-    ``images_uint8`` is in store layout ((N,H,W) or (N,H,W,3)); each batch goes through
-    :func:`to_input` (channels, antialiased resize to ``size``) and :func:`normalize` ([-1, 1]), exactly
-    as in training and evaluation. The model is moved to ``device`` and put in eval mode.
-    """
-    dev = resolve_device(device)
-    model.to(dev)
-    amp = "bf16" if dev.type == "cuda" else "fp32"
-    logits, va = _infer(model, images_uint8, None, size, channels, dev, batch_size, amp)
-    return {"logits": logits.cpu().numpy(), "va": None if va is None else va.cpu().numpy()}
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig, dev: torch.device) -> torch.optim.Optimizer:
@@ -207,15 +114,17 @@ def _save_atomic(obj, path: Path) -> None:
     replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
-def _on_device(store: Store, dev: torch.device) -> dict[str, torch.Tensor | None]:
-    """The whole store on the training device, once: uint8 images, labels, soft targets, valence/arousal."""
-    meta = store.meta
-    soft = None if store.soft is None else torch.as_tensor(np.array(store.soft, np.float32), device=dev)
+def _on_device(images, labels, soft, va, dev: torch.device) -> dict[str, torch.Tensor | None]:
+    """The training data on the device, once: uint8 images, labels, soft targets, valence/arousal."""
+
+    def floats(a):
+        return None if a is None else torch.as_tensor(np.array(a, np.float32), device=dev)
+
     return {
-        "images": torch.from_numpy(np.array(store.images)).to(dev),  # np.array: a writable in-RAM copy
-        "labels": torch.as_tensor(np.array(meta["label"], np.int64), device=dev),
-        "soft": soft,
-        "va": torch.as_tensor(np.array(meta[["valence", "arousal"]], np.float32), device=dev),
+        "images": torch.from_numpy(np.array(images)).to(dev),  # np.array: a writable in-RAM copy
+        "labels": torch.as_tensor(np.array(labels, np.int64), device=dev),
+        "soft": floats(soft),
+        "va": floats(va),
     }
 
 
@@ -223,8 +132,9 @@ def _evaluate(model, data: dict, idx: torch.Tensor, cfg: TrainConfig, dev) -> tu
     """Validation loss (plain CE) and accuracy; NaN when there is no validation split."""
     if len(idx) == 0:
         return float("nan"), float("nan")
-    logits, _ = _infer(model, data["images"], idx, cfg.size, cfg.channels, dev, cfg.eval_batch_size, cfg.amp)
-    y = data["labels"][idx]
+    out = predict(model, data["images"], index=idx, size=cfg.size, channels=cfg.channels, device=dev,
+                  batch_size=cfg.eval_batch_size, amp=cfg.amp)
+    logits, y = torch.from_numpy(out["logits"]), data["labels"][idx].cpu()
     return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
 
 
@@ -255,29 +165,36 @@ def _resume(path: Path, model, opt, sched, g: torch.Generator) -> _State:
 
 def fit(
     model: nn.Module,
-    store: Store,
+    images: np.ndarray | torch.Tensor,
+    labels: np.ndarray | torch.Tensor,
     train_idx: np.ndarray,
     val_idx: np.ndarray,
     cfg: TrainConfig,
     *,
+    soft: np.ndarray | None = None,
+    va: np.ndarray | None = None,
     seed: int = 0,
     device: str = "auto",
     state_path: Path | None = None,
     on_epoch: Callable[[dict, list[dict]], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``store`` rows ``train_idx``, early-stopping on ``val_idx``; best weights restored.
+    """Train ``model`` on rows ``train_idx`` of ``images``/``labels``, early-stopping on ``val_idx``; the
+    best weights are restored.
 
-    ``cfg`` must be resolved (:meth:`TrainConfig.resolve`). ``on_epoch(record, history)`` is called
-    after each epoch's state is saved (history.jsonl writing, progress bars).
+    ``images`` are uint8 in store layout ((N,H,W) or (N,H,W,3)), ``labels`` class ids (N,); ``soft``
+    (N,C) soft targets replace the labels in the loss, ``va`` (N,2) valence/arousal (NaN where unknown)
+    feed a ``cls+va`` head. ``cfg`` must be resolved (:meth:`TrainConfig.resolve`).
+    ``on_epoch(record, history)`` is called after each epoch's state is saved (history.jsonl, progress).
     """
     dev = resolve_device(device)
-    data = _on_device(store, dev)
+    data = _on_device(images, labels, soft, va, dev)
     images, labels, soft, va = data["images"], data["labels"], data["soft"], data["va"]
     tr = torch.as_tensor(np.asarray(train_idx, np.int64), device=dev)
     val = torch.as_tensor(np.asarray(val_idx, np.int64), device=dev)
     bs, steps = cfg.batch_size, len(tr) // cfg.batch_size  # drop_last: every step has one static shape
     if steps == 0:
-        raise FerbenchError(f"{store.root}: the training split is empty; check the store's splits/folds")
+        raise FerbenchError(f"{len(tr)} training images, fewer than one batch of {cfg.batch_size}; "
+                            "check the store's splits/folds or lower --batch-size")
     memfmt = torch.channels_last if cfg.channels_last == "on" else torch.contiguous_format
     model.to(dev, memory_format=memfmt)
     opt = make_optimizer(model, cfg, dev)
@@ -292,9 +209,9 @@ def fit(
         for i in range(steps):
             idx = perm[i * bs : (i + 1) * bs]
             x = normalize(augment(to_input(images[idx], cfg.size, cfg.channels), g, cfg.augment))
-            with _autocast(dev, cfg.amp):
+            with autocast(dev, cfg.amp):
                 out = step_model(x.contiguous(memory_format=memfmt))
-            loss = _loss(out, labels[idx], None if soft is None else soft[idx], va[idx], cfg)
+            loss = _loss(out, labels[idx], None if soft is None else soft[idx], None if va is None else va[idx], cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:

@@ -68,7 +68,6 @@ class TrainConfig:
     patience: int | None = 10  # early stopping on val accuracy; None = train all epochs
     size: int | None = None  # model input side; None -> the store's image side
     channels: int | None = None  # 1 or 3; None -> the store's channels
-    normalize: str = "[-1,1]"  # the input scaling predict() applies: x/127.5 - 1
     amp: str = "auto"  # "auto": bf16 autocast on CUDA, fp32 on CPU; "bf16" (CPU too) | "fp32"
     channels_last: str = "auto"  # "auto": on CUDA only
     compile: bool = False  # torch.compile the model for training

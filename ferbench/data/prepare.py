@@ -1,9 +1,10 @@
-"""Dataset registry and the one ``prepare`` pipeline every dataset goes through.
+"""The ``prepare`` pipeline every dataset goes through, and :data:`DATASETS`, the datasets it knows.
 
 Each dataset module (``fer2013``, ``ferplus``, ``ckplus``, ``jaffe``, ``affectnet``, ``folder``) only
 knows its download layout: ``detect_layout(root)`` recognises it and ``collect(root, layout, opts)``
-lists the images with labels, official splits and subjects as a :class:`Collected`. Everything
-shared lives here, so it is done one way for all datasets:
+lists the images with labels, official splits and subjects as a :class:`Collected`. The synthetic
+dataset is generated (``GENERATED = True``: no ``--root``) and its ``collect`` draws the images.
+Everything shared lives here, so it is done one way for all datasets:
 
 1. find the layout (and, for a wrong ``--root`` such as the parent folder, name the right one);
 2. a re-run with the same input and options is a no-op; different options need ``--force``;
@@ -45,11 +46,12 @@ from ferbench.data.store import (
     leakage_check,
     new_meta,
     open_store,
+    read_card,
     write_store,
 )
 from ferbench.errors import FerbenchError
 
-# name -> module; imported lazily so `ferbench datasets` and the CLI start fast
+# name -> module, one per line; imported lazily so `ferbench datasets` and the CLI start fast
 DATASETS: dict[str, str] = {
     "synthetic": "ferbench.data.synthetic",
     "fer2013": "ferbench.data.fer2013",
@@ -107,21 +109,25 @@ class PrepareOptions:
     light: str = "Strong"
     sensor: str = "VL"
     every: int = 1
+    subjects: int = 60  # synthetic: number of subjects
+    per_class: int = 8  # synthetic: images per class per subject
     seed: int = 0
     force: bool = False
     workers: int | None = None
 
-    # options that change the store, compared on a re-run (force/workers do not)
-    def fingerprint(self) -> dict:
+    def fingerprint(self, taken: tuple[str, ...] = ()) -> dict:
+        """The options that shape the store, compared on a re-run: not ``force``/``workers``, and of the
+        dataset-specific ones (:data:`SPECIFIC`) only those the dataset takes (``taken``)."""
         d = asdict(self)
-        d.pop("force")
-        d.pop("workers")
+        for key in ("force", "workers", *(k for k in SPECIFIC if k not in taken)):
+            d.pop(key)
         return json.loads(json.dumps(d, default=str))
 
 
 # dataset-specific options and their neutral value: setting one for another dataset is an error
-SPECIFIC = {"label_mode": "majority", "neutral_frame": False, "images": "aligned", "min_confidence": None,
-            "angles": "S", "light": "Strong", "sensor": "VL", "every": 1}
+SPECIFIC = {"label_mode": "majority", "neutral_frame": False, "subjects": 60, "per_class": 8,
+            "images": "aligned", "min_confidence": None, "angles": "S", "light": "Strong", "sensor": "VL",
+            "every": 1}
 
 
 @dataclass
@@ -138,6 +144,7 @@ class Collected:
     valence: np.ndarray | None = None
     arousal: np.ndarray | None = None
     soft: np.ndarray | None = None  # (N, len(classes)) soft targets
+    groups: np.ndarray | None = None  # a subgroup per image (meta column ``group``)
     bad: list[tuple[str, str]] = field(default_factory=list)  # entries unusable before decoding
     card: dict = field(default_factory=dict)  # dataset-specific card entries (filters, provenance)
 
@@ -263,45 +270,47 @@ def find_root(module: ModuleType, root: str | Path) -> tuple[Path, str]:
 
 
 def prepare(
-    name: str,
-    root: str | Path | None = None,
-    out: str | Path | None = None,
-    data_dir: str | Path = "data",
-    subjects: int = 60,
-    per_class: int = 8,
+    name: str, root: str | Path | None = None, out: str | Path | None = None, data_dir: str | Path = "data",
     **opts,
 ) -> PrepareResult:
     """Prepare dataset ``name`` from ``root`` into ``out`` (default ``<data_dir>/<name>``)."""
     module = get(name)
-    out = Path(out) if out else Path(data_dir) / name
-    if name == "synthetic":
+    return run(module, root, Path(out) if out else Path(data_dir) / name, **opts)
+
+
+def _find_input(module: ModuleType, root: str | Path | None) -> tuple[Path | None, str, dict]:
+    """``(root, layout, card source entry)``; a generated dataset has no root."""
+    if getattr(module, "GENERATED", False):
         if root is not None:
-            raise PrepareOptionError("--root does not apply to synthetic (it is generated); leave it out")
-        return _prepare_synthetic(module, out, subjects, per_class, options(**opts))
+            raise PrepareOptionError(f"--root does not apply to {module.NAME} (it is generated); leave it out")
+        return None, "generated", {"layout": "generated"}
     if root is None:
-        raise PrepareOptionError(f"ferbench prepare {name} needs --root PATH: " + " or ".join(module.LAYOUTS))
-    return run(module, root, out, **opts)
+        raise PrepareOptionError(f"ferbench prepare {module.NAME} needs --root PATH: " + " or ".join(module.LAYOUTS))
+    root, layout = find_root(module, root)
+    return root, layout, {"root": str(root.resolve()), "layout": layout}
 
 
-# what a (possibly half-written) store folder may hold; anything else in --out is the user's, never replaced
-def run(module: ModuleType, root: str | Path, out: str | Path, **opts) -> PrepareResult:
+def run(module: ModuleType, root: str | Path | None, out: str | Path, **opts) -> PrepareResult:
     """The shared pipeline (module docstring) for one dataset module."""
     o = options(**opts)
+    defaults = PrepareOptions()
     for key, neutral in SPECIFIC.items():
         if getattr(o, key) != neutral and key not in getattr(module, "OPTIONS", ()):
             raise PrepareOptionError(f"--{key.replace('_', '-')} does not apply to {module.NAME}")
+    for key in getattr(module, "UNSUPPORTED", ()):
+        if getattr(o, key) != getattr(defaults, key):
+            raise PrepareOptionError(f"--{key.replace('_', '-')} does not apply to {module.NAME}; leave it out")
     if o.size is None:
         o.size = module.DEFAULT_SIZE
     if o.folds is None:
         o.folds = module.DEFAULT_FOLDS
     if o.detect is None:
         o.detect = getattr(module, "DEFAULT_DETECT", "none")
-    root, layout = find_root(module, root)
+    root, layout, source = _find_input(module, root)
     out = Path(out)
     check_destination(out)
-    source = {"root": str(root.resolve()), "layout": layout}
     if is_prepared(out) and not o.force:
-        return PrepareResult(_same_or_raise(out, module.NAME, source, o), already_prepared=True)
+        return PrepareResult(_same_or_raise(out, module, source, o), already_prepared=True)
 
     col: Collected = module.collect(root, layout, o)
     cropper = FaceCropper(o.detect, o.size, o.channels, o.margin, o.align, o.on_miss, o.detector_model)
@@ -345,6 +354,8 @@ def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, so
     if col.valence is not None:
         meta["valence"] = np.asarray(col.valence, np.float32)
         meta["arousal"] = np.asarray(col.arousal, np.float32)
+    if col.groups is not None:
+        meta["group"] = np.asarray(col.groups, dtype=str)
     # position in col.sources / loaded.images: the stored rows are selected by it, never copied here
     meta["_pos"] = np.arange(n)  # (not written: write_store keeps META_COLUMNS)
     soft = col.soft
@@ -355,12 +366,10 @@ def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, so
     has_subjects = col.subjects is not None
 
     protocol = _assign_splits(meta, col, o, has_subjects, module.NAME)
-    dedupe = _dedupe(meta, o.dedupe)
-    if o.dedupe and dedupe["removed_from_train"]:
-        held = set(meta.loc[meta["split"] != "train", "hash"])
-        drop = (meta["split"] == "train").to_numpy() & meta["hash"].isin(held).to_numpy()
-        meta = meta[~drop].reset_index(drop=True)
-        soft = soft[~drop] if soft is not None else None
+    dedupe, dup = _dedupe(meta, o.dedupe)
+    if o.dedupe and dup.any():
+        meta = meta[~dup].reset_index(drop=True)
+        soft = soft[~dup] if soft is not None else None
     check = leakage_check(meta)
     if check["split_subject_disjoint"] is False or check.get("fold_subject_disjoint") is False:
         raise SplitLeakageError(
@@ -374,7 +383,7 @@ def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, so
         "classes": classes,
         "folds": folds,
         "source": source,
-        "prepare": o.fingerprint(),
+        "prepare": o.fingerprint(getattr(module, "OPTIONS", ())),
         "split_protocol": protocol,
         "subject_check": _subject_check_text(check, has_subjects, folds),
         "problems": {
@@ -396,10 +405,17 @@ def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, so
     return write_store(out, loaded.images, meta, card, soft=soft, force=True, rows=meta["_pos"].to_numpy())
 
 
-def _same_or_raise(out: Path, name: str, source: dict, o: PrepareOptions) -> Store:
+def _same_or_raise(out: Path, module: ModuleType, source: dict, o: PrepareOptions) -> Store:
     store = open_store(out)
-    old = {"name": store.card.get("name"), **store.card.get("source", {}), **store.card.get("prepare", {})}
-    new = {"name": name, **source, **o.fingerprint()}
+    recorded = store.card.get("prepare")
+    if recorded is None and hasattr(module, "legacy_options"):  # a card from before the module used this pipeline
+        recorded = module.legacy_options(store.card)
+    if recorded is None:
+        raise StoreError(f"{out} was prepared by an earlier ferbench that did not record its options, so it cannot "
+                         "be checked against these; pass --force to rebuild it or --out to write elsewhere")
+    old = {"name": store.card.get("name"), **store.card.get("source", source), **recorded}
+    new = {"name": module.NAME, **source,
+           **{k: v for k, v in o.fingerprint(getattr(module, "OPTIONS", ())).items() if k in recorded}}
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
     if diff:
         what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
@@ -505,20 +521,20 @@ def _carve_val(
     return split
 
 
-def _dedupe(meta: pd.DataFrame, enabled: bool) -> dict:
-    """Train images whose exact pixels are also in val or test."""
+def _dedupe(meta: pd.DataFrame, enabled: bool) -> tuple[dict, np.ndarray]:
+    """The card's dedupe entry, and the mask of train rows whose exact pixels are also in val or test."""
     held = set(meta.loc[meta["split"] != "train", "hash"])
-    dup = meta[(meta["split"] == "train") & meta["hash"].isin(held)]
-    files = dup["source"].tolist()
+    dup = (meta["split"] == "train").to_numpy() & meta["hash"].isin(held).to_numpy()
+    files = meta.loc[dup, "source"].tolist()
     if enabled:
-        return {"enabled": True, "removed_from_train": len(files), "files": files[:LIST_LIMIT]}
+        return {"enabled": True, "removed_from_train": len(files), "files": files[:LIST_LIMIT]}, dup
     return {
         "enabled": False,
         "removed_from_train": 0,
         "train_rows_duplicated_in_val_test": len(files),
         "files": files[:LIST_LIMIT],
         "hint": "--dedupe removes these from train" if files else "none found",
-    }
+    }, dup
 
 
 def _subject_check_text(check: dict, has_subjects: bool, folds: int) -> str:
@@ -530,78 +546,23 @@ def _subject_check_text(check: dict, has_subjects: bool, folds: int) -> str:
     return text
 
 
-def _prepare_synthetic(
-    module: ModuleType, out: Path, subjects: int, per_class: int, o: PrepareOptions
-) -> PrepareResult:
-    # the generator draws gray 48-px-style faces itself: every download/cropping option would be ignored
-    unused = [k for k in ("channels", "detect", "detector_model", "margin", "align", "on_miss", "dedupe",
-                          "class_map", "val_fraction", *SPECIFIC)
-              if getattr(o, k) != getattr(PrepareOptions(), k)]
-    if unused:
-        raise PrepareOptionError(
-            f"--{unused[0].replace('_', '-')} does not apply to synthetic (it is generated gray); leave it out"
-        )
-    if subjects < 3 or per_class < 1:
-        raise PrepareOptionError(
-            f"--subjects {subjects} --per-class {per_class}: synthetic needs at least 3 subjects (one each "
-            "for train/val/test) and 1 image per class"
-        )
-    check_destination(out)
-    kind, ratios = parse_split(o.split)
-    params = {
-        "n_subjects": subjects,
-        "per_class": per_class,
-        "size": o.size or 48,
-        "seed": o.seed,
-        "folds": o.folds if o.folds is not None else 5,
-        "split": list(ratios) if kind == "subject" else [0.70, 0.15, 0.15],
-    }
-    if is_prepared(out) and not o.force:
-        store = open_store(out)
-        old = store.card.get("provenance", {}).get("params", {})
-        diff = {k: (old.get(k), v) for k, v in params.items() if old.get(k) != v}
-        if diff:
-            raise StoreError(
-                f"{out} is already prepared with different options ({diff}); pass --force to rebuild it"
-            )
-        return PrepareResult(store, already_prepared=True)
-    params["split"] = tuple(params["split"])
-    return PrepareResult(module.prepare(out, force=o.force, **params))
-
-
 def list_datasets(data_dir: str | Path = "data") -> list[dict]:
     """Every supported dataset: name, layouts, classes, and its prepared store under ``data_dir`` if any."""
     rows = []
     for name in DATASETS:
         module = get(name)
-        if name == "synthetic":
-            layouts, classes = ["generated (no download)"], list(module.CLASSES)
-            protocol = "subject split 70/15/15 + 5 subject-grouped folds"
-        else:
-            protocol = module.PROTOCOL
-            layouts = list(module.LAYOUTS)
-            classes = (
-                list(module.CLASSES)
-                if module.CLASSES
-                else ["any of " + "/".join(EMOTIONS) + " (folder names)"]
-            )
+        classes = list(module.CLASSES) if module.CLASSES else ["any of " + "/".join(EMOTIONS) + " (folder names)"]
         path = Path(data_dir) / name
         prepared = None
         if is_prepared(path):
-            try:
-                card = json.loads((path / "card.json").read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                raise StoreError(
-                    f"{path / 'card.json'}: not valid JSON ({err}); rebuild it with "
-                    f"`ferbench prepare {name} ... --force` or delete {path}"
-                ) from None
+            card = read_card(path)
             prepared = {
                 "path": str(path),
                 "num_images": card.get("num_images"),
                 "folds": card.get("folds", 0),
                 "counts": {s: sum(c.values()) for s, c in card.get("counts", {}).items()},
             }
-        rows.append({"name": name, "layouts": layouts, "classes": classes, "protocol": protocol,
+        rows.append({"name": name, "layouts": list(module.LAYOUTS), "classes": classes, "protocol": module.PROTOCOL,
                      "prepared": prepared})
     return rows
 
