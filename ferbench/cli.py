@@ -240,7 +240,8 @@ def prepare_cmd(
     on_miss: str = typer.Option("keep", "--on-miss", help="No face found: keep (whole image) | skip | fail."),
     dedupe: bool = typer.Option(
         False, "--dedupe", help="Drop train images whose exact pixels are in val/test."),
-    label_mode: str = typer.Option("majority", "--label-mode", help="ferplus: majority | probability."),
+    label_mode: str = typer.Option(
+        "majority", "--label-mode", help="ferplus: majority (reference rule) | plurality | probability."),
     class_map: str | None = typer.Option(
         None, "--class-map", help="Rename classes: old=new,... (e.g. mad=anger)."),
     val_fraction: float = typer.Option(

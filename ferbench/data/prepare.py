@@ -67,6 +67,7 @@ DATASETS: dict[str, str] = {
     "oulu": "ferbench.data.oulu",
     "affwild2": "ferbench.data.affwild2",
 }
+LABEL_MODES = ("majority", "plurality", "probability")  # FERPlus vote rules (ferbench.data.ferplus)
 LIST_LIMIT = 5000  # files listed per problem kind in a card (the count is always exact)
 # Decoded images up to this many bytes stay in memory while preparing; more go to a scratch memmap on disk.
 IN_MEMORY_LIMIT = 2 * 2**30
@@ -189,8 +190,8 @@ def options(**opts) -> PrepareOptions:
         raise PrepareOptionError(f"--detect {o.detect!r}: expected one of {', '.join(DETECTORS)}")
     if o.on_miss not in ON_MISS:
         raise PrepareOptionError(f"--on-miss {o.on_miss!r}: expected one of {', '.join(ON_MISS)}")
-    if o.label_mode not in ("majority", "probability"):
-        raise PrepareOptionError(f"--label-mode {o.label_mode!r}: expected majority or probability")
+    if o.label_mode not in LABEL_MODES:
+        raise PrepareOptionError(f"--label-mode {o.label_mode!r}: expected one of {', '.join(LABEL_MODES)}")
     if o.folds is not None and o.folds < 0:
         raise PrepareOptionError(f"--folds {o.folds}: expected 0 (none) or at least 3")
     if o.seed < 0:  # numpy's generators refuse negative seeds
@@ -417,8 +418,9 @@ def _same_or_raise(out: Path, module: ModuleType, source: dict, o: PrepareOption
     new = {"name": module.NAME, **source,
            **{k: v for k, v in o.fingerprint(getattr(module, "OPTIONS", ())).items() if k in recorded}}
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
-    if diff:
-        what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
+    changed = getattr(module, "stale", lambda card, opts: None)(store.card, o)  # same options, older meaning
+    if diff or changed:
+        what = ", ".join([f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items()] + ([changed] if changed else []))
         raise StoreError(
             f"{out} is already prepared from different input/options ({what}); "
             "pass --force to rebuild it or --out to write elsewhere"
