@@ -93,6 +93,17 @@ def test_fer2013_duplicates_reported_and_store_reopens(fer_store):
     assert len(again.meta) == 35887 and again.num_classes == 7
 
 
+def test_fer2013_public_private_duplicates_listed(fer_store):
+    vt = fer_store.card["dedupe"]["val_test_duplicates"]
+    # 44 PrivateTest images are exact copies of 46 PublicTest ones, in 43 groups (checked independently
+    # by hashing the decoded JPEGs of test/)
+    assert (vt["groups"], vt["test_images"], vt["val_images"]) == (43, 44, 46)
+    assert len(vt["list"]) == 43
+    assert all(n.split("/")[-1].startswith("PublicTest_") for g in vt["list"] for n in g["val"])
+    assert all(n.split("/")[-1].startswith("PrivateTest_") for g in vt["list"] for n in g["test"])
+    assert fer_store.card["warnings"] == []
+
+
 def _independent_majority(root: Path) -> tuple[dict, dict]:
     """Raw and kept image counts per folder, computed straight from the label.csv files with the FERPlus
     reference rule (votes of 1 removed, then more than half of the rest, not unknown/NF)."""
