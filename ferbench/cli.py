@@ -240,9 +240,12 @@ def prepare_cmd(
     on_miss: str = typer.Option("keep", "--on-miss", help="No face found: keep (whole image) | skip | fail."),
     dedupe: bool = typer.Option(
         False, "--dedupe", help="Drop train images whose exact pixels are in val/test."),
-    label_mode: str = typer.Option("majority", "--label-mode", help="ferplus: majority | probability."),
+    label_mode: str = typer.Option(
+        "majority", "--label-mode", help="ferplus: majority (reference rule) | plurality | probability."),
     class_map: str | None = typer.Option(
         None, "--class-map", help="Rename classes: old=new,... (e.g. mad=anger)."),
+    classes: str | None = typer.Option(
+        None, "--classes", help="Keep only these classes: a,b,c (others dropped and counted) [default: all]."),
     val_fraction: float = typer.Option(
         0.1, "--val-fraction", help="Share of train carved as val where needed."),
     neutral_frame: bool = typer.Option(
@@ -286,6 +289,8 @@ def prepare_cmd(
 
         ferbench prepare folder --root my_faces --class-map mad=anger,glad=happiness
 
+        ferbench prepare folder --root my_faces --classes anger,happiness,sadness
+
         ferbench prepare synthetic --subjects 20 --per-class 4
     """
 
@@ -294,7 +299,8 @@ def prepare_cmd(
     result = prepare(name, root, out, data_dir=data_dir, subjects=subjects, per_class=per_class, size=size,
                      channels=channels, split=split, folds=folds, detect=detect,
                      detector_model=detector_model, margin=margin, align=align, on_miss=on_miss,
-                     dedupe=dedupe, label_mode=label_mode, class_map=class_map, val_fraction=val_fraction,
+                     dedupe=dedupe, label_mode=label_mode, class_map=class_map, classes=classes,
+                     val_fraction=val_fraction,
                      neutral_frame=neutral_frame, images=images, min_confidence=min_confidence, angles=angles,
                      light=light, sensor=sensor, every=every, workers=workers, force=force, seed=seed)
     store = result.store
@@ -309,7 +315,9 @@ def prepare_cmd(
                 [[escape(str(cls)), *(str(v) for v in row)] for cls, row in counts.iterrows()],
                 title=escape(f"{store.name}: images per split"))
     for line in notes(store):
-        console.print(escape(line), highlight=False)
+        warn = line.startswith("warning: ")
+        console.print(("[yellow]warning:[/yellow] " if warn else "") + escape(line.removeprefix("warning: ")),
+                      highlight=False)
 
 
 @app.command("datasets")

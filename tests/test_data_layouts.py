@@ -57,9 +57,9 @@ def test_fer2013_csv_layout_usage_to_splits(tmp_path):
 
 
 @pytest.mark.parametrize("make", [L.ferplus_images, L.ferplus_csv])
-def test_ferplus_majority_drops_ties_and_unknown(tmp_path, make):
+def test_ferplus_plurality_drops_ties_and_unknown(tmp_path, make):
     root = make(tmp_path / "ferplus")
-    store = ferplus.prepare(root, tmp_path / "out")
+    store = ferplus.prepare(root, tmp_path / "out", label_mode="plurality")
     assert store.classes == list(ferplus.CLASSES) and len(store.classes) == 8
     kept = [c for _, c in L.FERPLUS_ROWS if c]
     assert _split_sizes(store) == {s: len(kept) for s in ("train", "val", "test")}

@@ -50,6 +50,7 @@ NOT_RUN = {
     "ferbench prepare jaffe --root jaffedbase --detect yunet --detector-model yunet.onnx --align":
         "the JAFFE download and the YuNet model",
     "ferbench prepare folder --root my_faces --class-map mad=anger,glad=happiness": "a folder of the user's faces",
+    "ferbench prepare folder --root my_faces --classes anger,happiness,sadness": "a folder of the user's faces",
     "ferbench subgroups results/runs/ferplus --groups kids_adults.csv": "a FERPlus grid and a groups CSV",
     "ferbench demo": "the demo itself (CI runs it; test_cli.py runs it with --epochs 2)",
     "ferbench demo --out /tmp/ferbench-demo --epochs 3": "the demo itself (test_cli.py runs it with --epochs 2)",

@@ -174,3 +174,48 @@ def test_executor_options_are_checked_in_one_line(synthetic_store, tmp_path, arg
     res = CliRunner().invoke(app, cmd)
     assert res.exit_code == 2 and words in res.output and "Traceback" not in res.output, res.output
     assert not list(tmp_path.iterdir())  # nothing trained
+
+
+# k-fold protocols repeat over their subject folds; on a fixed split seeds are the only repeats
+KFOLD_DATASETS = {"ckplus", "jaffe", "kdef", "oulu"}
+
+
+@pytest.mark.parametrize("name", ["doc1", "doc2", "doc3", "doc4", "doc5"])
+def test_document_grids_use_three_seeds_on_fixed_splits(name):
+    spec = load_grid_file(GRIDS / f"{name}.toml")
+    spec.validate()
+    for ds in spec.datasets:
+        seeds = spec.seeds_for(ds)
+        if ds in KFOLD_DATASETS:
+            assert seeds == [0], (name, ds)
+        else:
+            assert len(set(seeds)) >= 3, (name, ds)
+
+
+def test_dataset_seeds_expand_per_dataset_in_the_dry_run(tmp_path):
+    """doc1 planned over a tiny FER2013 and CK+48 store: 3 seeds for FER2013, one seed x k folds for CK+."""
+    from typer.testing import CliRunner
+
+    from ferbench.cli import app
+    from ferbench.data import ckplus, fer2013
+    from tests.fixtures import data_layouts as L
+
+    fer2013.prepare(L.fer2013_images(tmp_path / "src_fer"), tmp_path / "data" / "fer2013")
+    ck = ckplus.prepare(L.ck48(tmp_path / "src_ck", subjects=8), tmp_path / "data" / "ckplus", folds=4)
+    spec = load_grid_file(GRIDS / "doc1.toml")
+    spec.archs, spec.attentions = ["vgg16"], ["none"]
+    rows, _ = plan(spec, out=tmp_path / "runs", data_dir=tmp_path / "data", device="cpu")
+    cells = sorted(r["cell"] for r in rows if not r["cell"].startswith("jaffe"))  # jaffe: a "not prepared" row
+    assert cells == sorted([f"ckplus/vgg16-none-elu/s0/f{f}" for f in range(ck.num_folds)]
+                           + [f"fer2013/vgg16-none-elu/s{s}" for s in range(3)])
+    res = CliRunner().invoke(app, ["grid", "--grid", str(GRIDS / "doc1.toml"), "--dry-run",
+                                   "--data-dir", str(tmp_path / "data"), "--filter", "*/vgg16-none-*"])
+    assert res.exit_code == 0, res.output
+    assert "7 cells" in res.output and "not prepared" in res.output  # jaffe is not
+
+
+def test_bad_dataset_seeds_are_a_clear_error():
+    with pytest.raises(ConfigError, match="dataset_seeds.ckplus"):
+        GridSpec(datasets=["ckplus"], archs=["vgg_tiny"], dataset_seeds={"ckplus": []}).validate()
+    with pytest.raises(ConfigError, match="grid key dataset_seeds"):
+        GridSpec.from_dict({"datasets": ["s"], "archs": ["v"], "dataset_seeds": [0]})

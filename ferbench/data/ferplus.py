@@ -15,13 +15,23 @@ Source layouts (``--root`` is the folder holding them):
   + the 10 vote columns), joined by row order; rows with an empty image name are faces the FER+
   authors removed and are skipped.
 
-Label modes (``--label-mode``), after the FERPlus paper:
+Label modes (``--label-mode``):
 
-* ``majority`` (default): the class with the most votes; images whose top vote is tied, or whose
-  top class is unknown or NF, are dropped (counted in the card).
+* ``majority`` (default): the FERPlus reference rule — ``_process_data(..., 'majority')`` in
+  microsoft/FERPlus ``src/ferplus.py``, which produced the paper's majority-vote numbers. A class with
+  exactly one vote is set to 0 first (the reference's outlier removal), then the image is kept only when
+  its top class holds *more than half* of the remaining votes and is not unknown/NF; the label is that
+  class. On the official label files: 25,045 / 3,191 / 3,137 (train / val / test). This is the rule to
+  use when comparing with published FERPlus majority-vote accuracies.
+* ``plurality``: the class with the most of the raw 10 votes; dropped only when the top vote is tied or
+  the top class is unknown/NF (26,940 / 3,396 / 3,371). Keeps ~1,900 more ambiguous training faces, but
+  its test set is not the one published numbers use.
 * ``probability``: the 8 emotion votes normalised to a distribution, stored as ``soft.npy``;
   images whose top vote is unknown or NF (or with no emotion vote) are dropped; ``label`` is the
   most voted emotion (first in canonical order on a tie) for metrics.
+
+The card's ``label_filter`` records the mode, the rule in words, counts before/after per split and
+what was dropped for which reason.
 
 No subject ids exist, so splits are the official ones (Train / Valid / Test → train / val / test).
 """
@@ -49,7 +59,7 @@ LAYOUTS = (
 CLASSES = list(EMOTIONS)
 DEFAULT_SIZE = 48
 DEFAULT_FOLDS = 0
-PROTOCOL = "official FER2013Train / Valid / Test; --label-mode majority or probability"
+PROTOCOL = "official FER2013Train / Valid / Test; --label-mode majority (reference rule), plurality or probability"
 OPTIONS = ("label_mode",)
 VOTES = [
     "neutral",
@@ -172,34 +182,70 @@ def _read_csvs(root: Path):
     return sources, np.array(votes).reshape(-1, len(VOTES)), np.array(split, dtype=object), removed
 
 
+RULES = {
+    "majority": "FERPlus reference rule (microsoft/FERPlus src/ferplus.py, _process_data 'majority'): votes "
+    "of exactly 1 are set to 0, then kept only when the top class holds more than half of the remaining votes "
+    "and is not unknown/NF",
+    "plurality": "label = class with the most of the 10 raw votes; dropped when the top vote is tied or the top "
+    "class is unknown/NF (not the reference rule: keeps ambiguous faces)",
+    "probability": "soft target = the 8 emotion votes normalised; dropped when unknown/NF has the most votes or "
+    "no emotion has a vote; label = most voted emotion (first in canonical order on a tie)",
+}
+# card key that marks a store built with the reference majority rule (older stores called plurality "majority")
+RULE_KEY = "reference_rule"
+
+
+def select(votes: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """``(keep, labels, dropped)`` for an (N, 10) vote matrix in :data:`VOTES` order: which images a label
+    mode keeps, every image's canonical label, and a mask per drop reason (disjoint)."""
+    n = len(votes)
+    emotion = votes[:, _TO_CANONICAL]
+    if mode == "majority":
+        # the reference compares with 1 + float epsilon: integer votes of 0 or 1 become 0
+        v = np.where(votes <= 1, 0.0, votes)
+        top, arg = v.max(axis=1), v.argmax(axis=1)
+        majority = top > 0.5 * v.sum(axis=1)  # strictly more than half: also rules out ties and all-zero rows
+        # the reference reader's own check reads `idx < emotion_count - 2`, commented "not unknown or non-face";
+        # with its 8 emotions that index test would also drop fear and contempt, so the stated intent is used
+        unknown = majority & (arg >= 8)
+        dropped = {"no_majority": ~majority, "unknown_or_nf": unknown}
+        labels = np.array(VOTES)[arg]  # the first 8 vote names are canonical class names
+    elif mode == "plurality":
+        top, arg = votes.max(axis=1), votes.argmax(axis=1)
+        tied = (votes == top[:, None]).sum(axis=1) > 1
+        unknown = (votes[:, 8:].max(axis=1) >= top) & ~tied  # unknown or NF has the most votes
+        dropped = {"tie": tied, "unknown_or_nf": unknown}
+        labels = np.array(VOTES)[arg]
+    elif mode == "probability":
+        not_emotion = votes[:, 8:].max(axis=1) >= votes.max(axis=1)
+        dropped = {"unknown_or_nf": not_emotion | (emotion.sum(axis=1) == 0)}
+        labels = np.array(CLASSES)[emotion.argmax(axis=1)]
+    else:
+        raise ValueError(f"unknown FERPlus label mode {mode!r}")
+    keep = np.ones(n, bool)
+    for mask in dropped.values():
+        keep &= ~mask
+    return keep, labels, dropped
+
+
+def stale(card: dict, opts: PrepareOptions) -> str | None:
+    """Why a store on disk no longer matches these options although its recorded ones do, or None."""
+    flt = card.get("label_filter", {})
+    if opts.label_mode == "majority" and flt.get("mode") == "majority" and not flt.get(RULE_KEY):
+        return ("label_mode: 'majority' there is the old untied-argmax rule (now --label-mode plurality), "
+                "not the FERPlus reference rule")
+    return None
+
+
 def _apply_label_mode(
     layout: str, sources: list[Source], votes: np.ndarray, split: np.ndarray, mode: str
 ) -> Collected:
-    top = votes.max(axis=1)
-    arg = votes.argmax(axis=1)
-    tied = (votes == top[:, None]).sum(axis=1) > 1
-    not_emotion = votes[:, 8:].max(axis=1) >= top  # unknown or NF has (one of) the most votes
-    emotion = votes[:, _TO_CANONICAL]
-    if mode == "majority":
-        drop_unknown = not_emotion & ~tied
-        drop_tie = tied
-        keep = ~drop_unknown & ~drop_tie
-        labels = np.array(VOTES)[arg]  # the first 8 vote names are canonical class names
-        soft = None
-        rule = (
-            "label = class with the most of the 10 votes; dropped when the top vote is tied or the top "
-            "class is unknown/NF"
-        )
-    else:
-        drop_unknown = not_emotion | (emotion.sum(axis=1) == 0)
-        drop_tie = np.zeros(len(votes), bool)
-        keep = ~drop_unknown
-        soft = emotion[keep] / emotion[keep].sum(axis=1, keepdims=True)
-        labels = np.array(CLASSES)[emotion.argmax(axis=1)]
-        rule = (
-            "soft target = the 8 emotion votes normalised; dropped when unknown/NF has the most votes or no "
-            "emotion has a vote; label = most voted emotion (first in canonical order on a tie)"
-        )
+    keep, labels, dropped = select(votes, mode)
+    soft = None
+    if mode == "probability":
+        emotion = votes[keep][:, _TO_CANONICAL]
+        soft = emotion / emotion.sum(axis=1, keepdims=True)
+    rule = RULES[mode]
     before = {s: int((split == s).sum()) for s in ("train", "val", "test")}
     after = {s: int(((split == s) & keep).sum()) for s in ("train", "val", "test")}
     card = {
@@ -208,8 +254,8 @@ def _apply_label_mode(
             "rule": rule,
             "before": before,
             "after": after,
-            "dropped_tie": int((drop_tie & ~drop_unknown).sum()),
-            "dropped_unknown_or_nf": int(drop_unknown.sum()),
+            **{f"dropped_{why}": int(mask.sum()) for why, mask in dropped.items()},
+            **({RULE_KEY: True} if mode == "majority" else {}),
         },
         "provenance": {
             "dataset": "FERPlus ("

@@ -69,8 +69,10 @@ def collect(root: Path, layout: str, opts: PrepareOptions) -> Collected:
         else [(d, SPLIT_NAMES[d.lower()]) for d in _subdirs(root) if d.lower() in SPLIT_NAMES]
     )
     sources, labels, split, bad = [], [], [], []
+    folders = set()  # classes with a folder, even an empty one: the store keeps (and warns about) them
     for part, split_name in parts:
         for label, folder, files, others in list_class_folders(root, part, opts.class_map):
+            folders.add(label)
             prefix = f"{part}/{folder}" if part else folder
             bad += [(f"{prefix}/{f}", "not an image file (extension)") for f in others]
             for f in files:
@@ -84,7 +86,7 @@ def collect(root: Path, layout: str, opts: PrepareOptions) -> Collected:
         raise DatasetLayoutError(
             f"{root}: split layout without a train/ folder; expected " + " or ".join(LAYOUTS)
         )
-    names = set(labels)
+    names = set(labels) | folders
     return Collected(
         layout=layout,
         sources=sources,

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from ferbench.data.classes import EMOTIONS, parse_class_map, subset
+from ferbench.data.classes import EMOTIONS, UnknownClassError, canonical, parse_class_map, subset
 from ferbench.data.faces import DETECTORS, ON_MISS, FaceCropper
 from ferbench.data.images import Source, output_shape, read_all
 from ferbench.data.splits import parse_split, subject_folds, subject_split
@@ -67,6 +67,7 @@ DATASETS: dict[str, str] = {
     "oulu": "ferbench.data.oulu",
     "affwild2": "ferbench.data.affwild2",
 }
+LABEL_MODES = ("majority", "plurality", "probability")  # FERPlus vote rules (ferbench.data.ferplus)
 LIST_LIMIT = 5000  # files listed per problem kind in a card (the count is always exact)
 # Decoded images up to this many bytes stay in memory while preparing; more go to a scratch memmap on disk.
 IN_MEMORY_LIMIT = 2 * 2**30
@@ -100,6 +101,7 @@ class PrepareOptions:
     dedupe: bool = False
     label_mode: str = "majority"
     class_map: dict[str, str] = field(default_factory=dict)
+    classes: list[str] | None = None  # --classes a,b,c: keep only these (canonical names); None: all
     val_fraction: float = 0.1
     neutral_frame: bool = False
     # dataset-specific (issue 14): rafdb images, expw min_confidence, kdef angles, oulu light/sensor, affwild2 every
@@ -177,6 +179,8 @@ def options(**opts) -> PrepareOptions:
         except ValueError as err:
             raise PrepareOptionError(str(err)) from None
     o.class_map = dict(o.class_map or {})
+    if o.classes is not None:
+        o.classes = _parse_classes(o.classes, o.class_map)
     if o.detector_model is not None:
         o.detector_model = str(o.detector_model)
     if o.channels not in (1, 3):
@@ -189,8 +193,8 @@ def options(**opts) -> PrepareOptions:
         raise PrepareOptionError(f"--detect {o.detect!r}: expected one of {', '.join(DETECTORS)}")
     if o.on_miss not in ON_MISS:
         raise PrepareOptionError(f"--on-miss {o.on_miss!r}: expected one of {', '.join(ON_MISS)}")
-    if o.label_mode not in ("majority", "probability"):
-        raise PrepareOptionError(f"--label-mode {o.label_mode!r}: expected majority or probability")
+    if o.label_mode not in LABEL_MODES:
+        raise PrepareOptionError(f"--label-mode {o.label_mode!r}: expected one of {', '.join(LABEL_MODES)}")
     if o.folds is not None and o.folds < 0:
         raise PrepareOptionError(f"--folds {o.folds}: expected 0 (none) or at least 3")
     if o.seed < 0:  # numpy's generators refuse negative seeds
@@ -204,6 +208,17 @@ def options(**opts) -> PrepareOptions:
     except ValueError as err:
         raise PrepareOptionError(str(err)) from None
     return o
+
+
+def _parse_classes(value: str | list[str], class_map: dict[str, str]) -> list[str]:
+    """``--classes`` as canonical names in canonical order (spellings and --class-map renames accepted)."""
+    names = [c.strip() for c in (value.split(",") if isinstance(value, str) else value) if c.strip()]
+    if not names:
+        raise PrepareOptionError("--classes is empty; list the classes to keep, e.g. --classes anger,happiness,sadness")
+    try:
+        return subset({canonical(c, class_map) for c in names})
+    except UnknownClassError as err:
+        raise PrepareOptionError(f"--classes: {err}") from None
 
 
 def read_table(path: Path, columns: list[str], expected: str, header: bool = True) -> pd.DataFrame:
@@ -313,10 +328,65 @@ def run(module: ModuleType, root: str | Path | None, out: str | Path, **opts) ->
         return PrepareResult(_same_or_raise(out, module, source, o), already_prepared=True)
 
     col: Collected = module.collect(root, layout, o)
+    if o.classes is not None:
+        col = _restrict_classes(col, o.classes, module.NAME)
     cropper = FaceCropper(o.detect, o.size, o.channels, o.margin, o.align, o.on_miss, o.detector_model)
     with _image_buffer(output_shape(len(col.sources), cropper), out) as buffer:
         return PrepareResult(_build(module, col, read_all(col.sources, cropper, o.workers, into=buffer),
                                     root, out, source, o))
+
+
+def _restrict_classes(col: Collected, keep: list[str], name: str) -> Collected:
+    """``col`` with only the images of the ``--classes`` classes; the others are counted in the card."""
+    known = col.classes or subset(set(col.labels))
+    missing = [c for c in keep if c not in known]
+    if missing:
+        raise PrepareOptionError(f"--classes {','.join(keep)}: {name} has no class {', '.join(missing)}; "
+                                 f"its classes are {','.join(known)}")
+    labels = np.asarray(col.labels, dtype=object)
+    mask = np.isin(labels, keep)
+    soft = col.soft
+    if soft is not None:  # soft targets keep the chosen classes' columns, renormalised
+        cols = [known.index(c) for c in keep]
+        soft = soft[:, cols]
+        mask &= soft.sum(axis=1) > 0
+        soft = soft[mask] / soft[mask].sum(axis=1, keepdims=True)
+    idx = np.flatnonzero(mask)
+
+    def take(a):
+        return None if a is None else np.asarray(a)[idx]
+
+    dropped = {c: int((labels[~mask] == c).sum()) for c in known if c not in keep}
+    card = dict(col.card)
+    card["class_filter"] = {
+        "classes": keep,
+        "dropped_classes": [c for c in known if c not in keep],
+        "dropped_images": int((~mask).sum()),
+        "dropped_per_class": dropped,
+        "rule": "--classes: only images of these classes are stored; labels index them in canonical order",
+    }
+    return Collected(layout=col.layout, sources=[col.sources[i] for i in idx], labels=labels[idx].tolist(),
+                     classes=keep, split=take(col.split), carve_val=col.carve_val, subjects=take(col.subjects),
+                     valence=take(col.valence), arousal=take(col.arousal), soft=soft, groups=take(col.groups),
+                     bad=col.bad, card=card)
+
+
+def class_warnings(meta: pd.DataFrame, classes: list[str], name: str) -> list[str]:
+    """One line per class with no images at all, or none in one of train/val/test: a k-class model with
+    an empty class is almost always a missing or empty class folder, not an intended protocol."""
+    counts = pd.crosstab(meta["label"], meta["split"]).reindex(index=range(len(classes)), fill_value=0)
+    fix = f"check the download, or leave it out explicitly with --classes {{keep}} (ferbench prepare {name})"
+    lines = []
+    for i, c in enumerate(classes):
+        keep = ",".join(k for k in classes if k != c)
+        row = counts.loc[i]
+        if row.sum() == 0:
+            lines.append(f"class {c} has no images (missing or empty class folder?); " + fix.format(keep=keep))
+        else:
+            empty = [s for s in ("train", "val", "test") if s in counts.columns and row[s] == 0]
+            if empty:
+                lines.append(f"class {c} has no {'/'.join(empty)} images; " + fix.format(keep=keep))
+    return lines
 
 
 @contextlib.contextmanager
@@ -366,7 +436,7 @@ def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, so
     has_subjects = col.subjects is not None
 
     protocol = _assign_splits(meta, col, o, has_subjects, module.NAME)
-    dedupe, dup = _dedupe(meta, o.dedupe)
+    dedupe, dup = _dedupe(meta, o.dedupe, classes)
     if o.dedupe and dup.any():
         meta = meta[~dup].reset_index(drop=True)
         soft = soft[~dup] if soft is not None else None
@@ -400,6 +470,7 @@ def _build(module: ModuleType, col: Collected, loaded, root: Path, out: Path, so
             },
         },
         "dedupe": dedupe,
+        "warnings": class_warnings(meta, classes, module.NAME),
         **col.card,
     }
     return write_store(out, loaded.images, meta, card, soft=soft, force=True, rows=meta["_pos"].to_numpy())
@@ -414,11 +485,16 @@ def _same_or_raise(out: Path, module: ModuleType, source: dict, o: PrepareOption
         raise StoreError(f"{out} was prepared by an earlier ferbench that did not record its options, so it cannot "
                          "be checked against these; pass --force to rebuild it or --out to write elsewhere")
     old = {"name": store.card.get("name"), **store.card.get("source", source), **recorded}
+    # an option the card predates (e.g. --classes) is compared only when set: its default is what that store
+    # had; size/folds/detect are resolved per dataset, so their None default says nothing
+    defaults = PrepareOptions().fingerprint(getattr(module, "OPTIONS", ()))
     new = {"name": module.NAME, **source,
-           **{k: v for k, v in o.fingerprint(getattr(module, "OPTIONS", ())).items() if k in recorded}}
+           **{k: v for k, v in o.fingerprint(getattr(module, "OPTIONS", ())).items()
+              if k in recorded or (k not in ("size", "folds", "detect") and v != defaults.get(k))}}
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
-    if diff:
-        what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
+    changed = getattr(module, "stale", lambda card, opts: None)(store.card, o)  # same options, older meaning
+    if diff or changed:
+        what = ", ".join([f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items()] + ([changed] if changed else []))
         raise StoreError(
             f"{out} is already prepared from different input/options ({what}); "
             "pass --force to rebuild it or --out to write elsewhere"
@@ -521,20 +597,48 @@ def _carve_val(
     return split
 
 
-def _dedupe(meta: pd.DataFrame, enabled: bool) -> tuple[dict, np.ndarray]:
+def _dedupe(meta: pd.DataFrame, enabled: bool, classes: list[str]) -> tuple[dict, np.ndarray]:
     """The card's dedupe entry, and the mask of train rows whose exact pixels are also in val or test."""
     held = set(meta.loc[meta["split"] != "train", "hash"])
     dup = (meta["split"] == "train").to_numpy() & meta["hash"].isin(held).to_numpy()
     files = meta.loc[dup, "source"].tolist()
+    val_test = _val_test_duplicates(meta, classes)
     if enabled:
-        return {"enabled": True, "removed_from_train": len(files), "files": files[:LIST_LIMIT]}, dup
+        return {"enabled": True, "removed_from_train": len(files), "files": files[:LIST_LIMIT],
+                "val_test_duplicates": val_test}, dup
     return {
         "enabled": False,
         "removed_from_train": 0,
         "train_rows_duplicated_in_val_test": len(files),
         "files": files[:LIST_LIMIT],
         "hint": "--dedupe removes these from train" if files else "none found",
+        "val_test_duplicates": val_test,
     }, dup
+
+
+def _val_test_duplicates(meta: pd.DataFrame, classes: list[str]) -> dict:
+    """Exact-pixel groups that span val and test (FER2013's PublicTest <-> PrivateTest copies).
+
+    Listed, never removed: both are official evaluation sets, and a published protocol keeps them as
+    they are; a reader weighing a val-selected test score needs to know they overlap.
+    """
+    held = meta[meta["split"].isin(["val", "test"])]
+    spans = held.groupby("hash")["split"].nunique()
+    groups = held[held["hash"].isin(spans[spans > 1].index)].sort_values(["hash", "split", "source"])
+    listed = []
+    for _, g in groups.groupby("hash", sort=False):
+        labels = sorted({classes[i] for i in g["label"]})
+        listed.append({"val": g.loc[g["split"] == "val", "source"].tolist(),
+                       "test": g.loc[g["split"] == "test", "source"].tolist(), "labels": labels})
+    listed.sort(key=lambda d: d["test"][0])
+    return {
+        "groups": len(listed),
+        "val_images": int((groups["split"] == "val").sum()),
+        "test_images": int((groups["split"] == "test").sum()),
+        "groups_with_different_labels": sum(len(d["labels"]) > 1 for d in listed),
+        "action": "listed only: val and test are both official and kept as they are",
+        "list": listed[:LIST_LIMIT],
+    }
 
 
 def _subject_check_text(check: dict, has_subjects: bool, folds: int) -> str:
@@ -577,7 +681,8 @@ def summary(store: Store) -> pd.DataFrame:
 def notes(store: Store) -> list[str]:
     """One line per check/problem of a freshly prepared store, for the CLI to print under the counts."""
     card = store.card
-    lines = [
+    lines = [f"warning: {w}" for w in card.get("warnings", [])]
+    lines += [
         f"{card.get('num_images')} images, {store.size}x{store.size}, "
         f"{'gray' if store.channels == 1 else 'RGB'} -> {store.root}"
     ]
@@ -588,6 +693,10 @@ def notes(store: Store) -> list[str]:
     flt = card.get("label_filter", {})
     if "before" in flt:
         lines.append(f"label filter ({flt['mode']}): before {flt['before']}, after {flt['after']}")
+    cf = card.get("class_filter")
+    if cf and cf["dropped_classes"]:
+        lines.append(f"--classes: kept {', '.join(cf['classes'])}; dropped {cf['dropped_images']} images of "
+                     + ", ".join(cf["dropped_classes"]))
     problems = card.get("problems", {})
     bad = problems.get("unreadable", {}).get("count", 0)
     if bad:
@@ -606,5 +715,12 @@ def notes(store: Store) -> list[str]:
             f"{dup['train_rows_duplicated_in_val_test']} train images are exact duplicates of "
             "val/test images "
             "(card.json dedupe; --dedupe removes them)"
+        )
+    vt = dup.get("val_test_duplicates", {})
+    if vt.get("groups"):
+        lines.append(
+            f"{vt['test_images']} test images are exact duplicates of {vt['val_images']} val images in "
+            f"{vt['groups']} groups ({vt['groups_with_different_labels']} with different labels); listed in "
+            "card.json dedupe.val_test_duplicates, kept"
         )
     return lines

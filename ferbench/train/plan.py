@@ -107,7 +107,8 @@ def _axes(spec: GridSpec):
 def _could_match(spec: GridSpec, dataset: str, patterns: list[str]) -> bool:
     """Whether some cell of ``dataset`` could match ``patterns``, without opening its store."""
     ids = (rundir.cell_id(dataset, arch, att, act, seed, fold)
-           for arch, _, _, att, act in _axes(spec) for seed in spec.seeds for fold in (None, *range(_MAX_FOLDS)))
+           for arch, _, _, att, act in _axes(spec) for seed in spec.seeds_for(dataset)
+           for fold in (None, *range(_MAX_FOLDS)))
     return any(_matches(cid, patterns) for cid in ids)
 
 
@@ -175,7 +176,7 @@ def expand_cells(
                 model = resolve_spec(base, attention=att, activation=act, num_classes=store.num_classes,
                                      in_chans=cfg.channels, img_size=cfg.size, heads=spec.heads, **kwargs)
                 resolved[fold] = cfg.to_dict(), model.to_dict()
-            for seed in spec.seeds:
+            for seed in spec.seeds_for(ds):
                 for fold in folds:
                     train, model = resolved[fold]
                     config = {

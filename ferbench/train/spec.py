@@ -24,6 +24,8 @@ class GridSpec:
     An attention/activation of ``default`` is the architecture's own (DDAMFN: coord + prelu); cell
     ids always show the resolved name. ``variants`` names extra archs built from a registered one
     with fixed keywords, e.g. ``{"emonet_mhsa": {"arch": "emonet", "head_attention": "mhsa"}}``.
+    ``dataset_seeds`` gives named datasets their own seeds instead of ``seeds``, e.g. ``{"ckplus": [0]}``:
+    a k-fold store repeats over its folds, a fixed-split one needs seeds to have a spread at all.
     """
 
     name: str = "default"
@@ -32,6 +34,7 @@ class GridSpec:
     attentions: list[str] = field(default_factory=lambda: [DEFAULT])
     activations: list[str] = field(default_factory=lambda: [DEFAULT])
     seeds: list[int] = field(default_factory=lambda: [0])
+    dataset_seeds: dict[str, list[int]] = field(default_factory=dict)
     protocol: str = "auto"
     heads: str = "cls"
     train: dict = field(default_factory=dict)
@@ -42,6 +45,10 @@ class GridSpec:
         """The registered arch and the create_model keywords behind a (possibly variant) arch name."""
         v = dict(self.variants.get(arch, {}))
         return v.pop("arch", arch), {**self.model_kwargs, **v}
+
+    def seeds_for(self, dataset: str) -> list[int]:
+        """The seeds ``dataset``'s cells train with."""
+        return self.dataset_seeds.get(dataset, self.seeds)
 
     def validate(self) -> None:
         for key in ("datasets", "archs"):
@@ -56,6 +63,10 @@ class GridSpec:
             raise ConfigError(f"--seeds {seeds}: expected integers, e.g. --seeds 0,1") from None
         if any(s < 0 for s in self.seeds):  # numpy's generators refuse them (and s-1 is an odd cell id)
             raise ConfigError(f"--seed {min(self.seeds)}: seeds must be 0 or more")
+        for ds, seeds in self.dataset_seeds.items():
+            if not (isinstance(seeds, list) and seeds and all(isinstance(x, int) and x >= 0 for x in seeds)):
+                raise ConfigError(f"grid key dataset_seeds.{ds} = {seeds!r}: expected a non-empty list of seeds "
+                                  "0 or more, e.g. ckplus = [0]")
         for ds in self.datasets:
             if Path(ds).name != ds or ds in (".", ".."):  # a path: cell ids and run dirs need a plain name
                 p = Path(ds)
@@ -84,7 +95,7 @@ class GridSpec:
                 )
             if key in ("name", "protocol", "heads") and not isinstance(value, str):
                 raise ConfigError(f"grid key {key} = {value!r}: expected a string")
-            if key in ("train", "model_kwargs", "variants") and not isinstance(value, dict):
+            if key in ("train", "model_kwargs", "variants", "dataset_seeds") and not isinstance(value, dict):
                 raise ConfigError(f"grid key {key} = {value!r}: expected a table ([{key}] in TOML)")
         return cls(**d)
 
