@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from ferbench.train.faults import Retries
 from ferbench.train.plan import Cell
 from ferbench.train.progress import GridProgress
 
+log = logging.getLogger("ferbench.train")
 
 def _train_remote(cell: Cell, options: dict) -> str:
     return str(train_cell(cell, **options))
@@ -80,6 +82,17 @@ class RaySession:
         task = ray.remote(num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0)(_train_remote)
         pending = {task.remote(c, options): c for c in cells}
         shown: dict[str, int] = {}
+        try:
+            self._wait(pending, task, options, progress, retries, shown)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the running cells too; their last epochs stay
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        retries.check(len(cells))
+
+    def _wait(self, pending: dict, task, options: dict, progress: GridProgress, retries: Retries,
+              shown: dict[str, int]) -> None:
+        ray = self.ray
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             for ref in done:
@@ -97,16 +110,17 @@ class RaySession:
                         progress.retry(cell.id, retries.attempt(cell.id), retries.retries + 1, reason)
                         # the failed attempt already applied --force; this one resumes it
                         pending[task.remote(cell, {**options, "force": False})] = cell
+                    elif isinstance(err, ray.exceptions.RayTaskError):  # given up: keep the worker's traceback
+                        log.warning("cell %s given up; its last attempt failed with:\n%s", cell.id, err)
                     continue
                 _show_epochs(progress, [cell], options["out"], shown)  # the epochs the last poll missed
                 progress.cell_done(cell.id, Path(options["out"]) / cell.id)
             _show_epochs(progress, pending.values(), options["out"], shown)
-        retries.check(len(cells))
 
 
 def _reason(err) -> str:
-    """One line for a failed task: its worker's death, or the exception it raised (Ray's error carries the
-    traceback, which goes to the log, not the line)."""
+    """One line for a failed task: its worker's death, or the exception it raised (without the worker's
+    traceback, which Ray's error carries)."""
     cause = getattr(err, "cause", None)
     if cause is not None:
         return f"{type(cause).__name__}: {cause}"

@@ -79,12 +79,20 @@ def sigterm_stops() -> Iterator[None]:
         yield
         return
 
+    received: list[int] = []
+
     def stop(signum, _frame) -> None:
+        received.append(signum)
         raise Preempted(signum)
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
+    except KeyboardInterrupt as err:
+        # Ray's C++ waits turn an exception raised by a signal handler into a plain KeyboardInterrupt
+        if received and not isinstance(err, Preempted):
+            raise Preempted(received[0]) from None
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
