@@ -75,13 +75,15 @@ def _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channel
 
 
 def _resumable_run(fn, **kwargs):
-    """Ctrl-C: one line saying nothing is lost (finished cells kept, the current one resumes), exit 130."""
+    """Ctrl-C or SIGTERM: one line saying what is kept and the command that resumes; exit 128 + signal."""
+    from ferbench.train.faults import stop_message
+
     try:
         return fn(**kwargs)
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted:[/yellow] finished cells are kept and the interrupted one "
-                          "resumes from its last epoch; re-run the same command to continue")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as err:
+        text, code = stop_message(err)
+        err_console.print(f"[yellow]{escape(text)}[/yellow]", soft_wrap=True, highlight=False)
+        raise typer.Exit(code) from None
 
 
 def _print_runs(run_dirs) -> None:
@@ -164,6 +166,8 @@ def grid_cmd(
     gpus_per_cell: float = typer.Option(
         None, "--gpus-per-cell", help="ray: GPUs per cell; 0.25 packs 4 per GPU [default: 1 if any GPU, else 0]."),
     cpus_per_cell: float = typer.Option(None, "--cpus-per-cell", help="ray: CPU cores per cell [default: 1]."),
+    retries: int = typer.Option(
+        2, "--retries", min=0, help="Times a crashed cell (its Ray worker killed...) is retried from its last epoch."),
 ):
     """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
 
@@ -208,7 +212,8 @@ def grid_cmd(
         return
     ray_options = {"address": ray_address, "gpus_per_cell": gpus_per_cell, "cpus_per_cell": cpus_per_cell}
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
-                          console=console, filter=filter_, executor=executor, ray_options=ray_options, force=force)
+                          console=console, filter=filter_, executor=executor, ray_options=ray_options, force=force,
+                          retries=retries)
     _print_runs(runs)
 
 

@@ -32,6 +32,10 @@ answers ``new``, ``resume`` (interrupted, same identity), ``done`` (finished, sa
 ``changed`` with the differing keys (:func:`differing_keys`): finished and interrupted cells take
 the same check, and :func:`start_run` refuses a changed one unless forced.
 
+Locking: :func:`lock_runs` holds a runs root for one driver (``.ferbench-lock.json``: pid, host,
+start time, command); a second driver is refused naming the holder, and the lock of a process that
+is gone from this host is taken over.
+
 Grouping runs: :func:`recipe_fingerprint` is how a cell was trained — everything but its
 coordinates (dataset, arch, attention, activation, heads, seed, fold, split sizes) and its store —
 so the runs of one grid share it across seeds, folds and attention variants. :func:`store_fingerprint`
@@ -43,6 +47,8 @@ difference, and a store it did not fingerprint is :data:`UNKNOWN`.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import functools
 import hashlib
 import json
@@ -51,6 +57,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -70,6 +77,7 @@ CONFIG, HISTORY, MODEL, LOGITS, METRICS, STATE = (
     "last.pt",
 )
 PROBES = "probes"
+LOCK = ".ferbench-lock.json"
 UNKNOWN = "unknown"  # the store fingerprint of a run written before stores were fingerprinted
 
 # Where and how a run ran, not what it is.
@@ -328,6 +336,105 @@ def store_record(store) -> dict:
 
     counts = {s: int(sum(c.values())) for s, c in store.card.get("counts", {}).items()}
     return {"hash": card_hash(store.card), "num_images": int(len(store.images)), "counts": counts}
+
+
+# ---- the lock on a runs root ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a runs root: the driver's pid and host, when it started (UTC) and its command."""
+
+    pid: int
+    host: str
+    started: str
+    command: str = ""
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host}, started {self.started}"
+
+
+def _read_lock(path: Path) -> LockHolder | None:
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return LockHolder(int(d["pid"]), str(d["host"]), str(d["started"]), str(d.get("command", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime"))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _is_stale(holder: LockHolder) -> bool:
+    """True when the holder is a process of this host that is gone (or whose pid now names a younger one)."""
+    if holder.host != platform.node():
+        return False  # another machine's process: nothing here can tell whether it still runs
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    born = _started_at(holder.pid)
+    try:
+        locked = datetime.datetime.fromisoformat(holder.started).timestamp()
+    except ValueError:
+        return False
+    return born is not None and born > locked + 2  # the pid was reused after the holder died
+
+
+@contextlib.contextmanager
+def lock_runs(root: str | Path, command: str = "") -> Iterator[LockHolder | None]:
+    """Hold ``root`` for this process while the block runs; yields the stale holder taken over, if any.
+
+    The lock file is written whole and then hard-linked into place, which fails when one exists
+    (atomic, also on NFS), so it is never half-written. A held lock is a :class:`RunError` naming
+    its holder; the lock of a process gone from this host is taken over.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    me = LockHolder(os.getpid(), platform.node(), now, command)
+    tmp = root / f".{LOCK}.tmp-{os.getpid()}"
+    write_json(tmp, vars(me))
+    taken_over = None
+    try:
+        while True:
+            try:
+                os.link(tmp, path)
+                break
+            except FileExistsError:
+                holder = _read_lock(path)
+            if holder is None:
+                raise RunError(f"{path} is unreadable, so which run holds {root} is unknown; if no ferbench "
+                               "grid is running on it, delete that file and re-run")
+            if not _is_stale(holder):
+                raise RunError(f"{root} is in use by another ferbench run ({holder.describe()}): wait for it to "
+                               f"finish or pass another --out; if that process is gone, delete {path}")
+            grave = path.with_name(f"{LOCK}.stale-{os.getpid()}")
+            with contextlib.suppress(FileNotFoundError):  # another driver took it over first: try again
+                os.replace(path, grave)
+                if _read_lock(grave) != holder:  # it had taken it over before us: give it back
+                    with contextlib.suppress(FileExistsError):
+                        os.link(grave, path)
+                grave.unlink()
+            taken_over = holder
+    finally:
+        tmp.unlink(missing_ok=True)
+    try:
+        yield taken_over
+    finally:
+        if _read_lock(path) == me:
+            path.unlink(missing_ok=True)
 
 
 # ---- reading -------------------------------------------------------------------------------------------

@@ -448,11 +448,35 @@ def test_cli_probe_mistakes_name_the_path(synth_run, tmp_path):
     assert "skipped 1 unfinished cell(s)" in r.output and "half" in r.output
 
 
+def test_a_half_written_probe_file_is_measured_again_and_skipped_by_the_report(synth_run, tmp_path):
+    """A probe table cut short (a full disk, an interrupted copy) still parses; its digest tells."""
+    import shutil
+
+    from ferbench.report.collect import collect
+
+    run = tmp_path / "runs" / "synthetic" / "vgg_tiny-none-relu" / "s0"
+    shutil.copytree(synth_run, run, ignore=shutil.ignore_patterns("probes"))
+    df, d = resize_sweep(run, sizes=[48, 24, 16], methods=["cubic"], device="cpu")
+    whole = (d / "resize.csv").read_text()
+    (d / "resize.csv").write_text("\n".join(whole.splitlines()[:2]) + "\n")  # header + one row: valid CSV
+    col = collect(tmp_path / "runs")
+    assert any("resize.csv is damaged" in p and "re-run the probe" in p for p in col.problems), col.problems
+    assert col.resize.empty
+    again, _ = resize_sweep(run, sizes=[48, 24, 16], methods=["cubic"], device="cpu", reuse=True)
+    pd.testing.assert_frame_equal(again, df)  # measured again, not the cut table
+    assert (d / "resize.csv").read_text() == whole
+    cut = d / "corrupt.csv"
+    first, _, _ = corrupt(run, ["jpeg"], device="cpu", seed=0)
+    cut.write_text("\n".join(cut.read_text().splitlines()[:3]) + "\n")
+    merged, _, _ = corrupt(run, ["occlude_eyes"], device="cpu", seed=0)
+    assert "damaged" in merged.attrs["replaced"] and "jpeg" not in set(merged["corruption"])
+
+
 def test_probe_outputs_are_stamped_reused_when_current_and_partial_corrupt_merges(synth_run, tmp_path):
     out = tmp_path / "o"
     df, d = resize_sweep(synth_run, sizes=[48, 16], methods=["cubic"], out=out, device="cpu")
     stamp = json.loads((d / "resize.done.json").read_text())
-    assert stamp["options"] == {"sizes": [48, 16], "methods": ["cubic"]} and stamp["files"][0] == "resize.csv"
+    assert stamp["options"] == {"sizes": [48, 16], "methods": ["cubic"]} and list(stamp["files"])[0] == "resize.csv"
     before = {p.name: p.stat().st_mtime_ns for p in d.iterdir()}
     again, _ = resize_sweep(synth_run, sizes=[48, 16], methods=["cubic"], out=out, device="cpu", reuse=True)
     assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before  # up to date: nothing recomputed

@@ -5,12 +5,19 @@ spec) are the exact round trip used by run directories. ``load_pretrained``
 initialises an already-built model from a local file (ferbench checkpoint or timm weights), adapting the
 input convolution to ``in_chans`` and dropping tensors whose shapes differ (e.g. a head for another
 number of classes), with a logged count.
+
+``save_state``/``load_state`` are the format of a training run's resumable state (``last.pt``): a
+``torch.save`` file of tensors, numbers, strings and plain containers, read back with
+``weights_only=True`` (a run folder from somebody else cannot run code here), carrying a SHA-256
+over everything in it, because a zip archive with a flipped byte in a tensor still loads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -28,6 +35,7 @@ log = logging.getLogger("ferbench.models")
 SPEC_KEY = "ferbench_spec"
 FORMAT_KEY = "format"
 FORMAT = "ferbench-model-1"
+STATE_FORMAT = "ferbench-state-1"
 
 
 def save_model(model: nn.Module, path: str | Path) -> Path:
@@ -158,3 +166,62 @@ def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} does not hold a state dict of tensors; pass a weights file")
     return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def _digest(obj, h) -> None:
+    """Feed ``obj`` (tensors, numbers, strings, None and dicts/lists/tuples of them) into ``h``, in order."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}".encode())
+        for k, v in obj.items():
+            _digest(k, h)
+            _digest(v, h)
+    elif isinstance(obj, list | tuple):
+        h.update(f"{type(obj).__name__[0]}{len(obj)}".encode())
+        for v in obj:
+            _digest(v, h)
+    elif obj is None or isinstance(obj, bool | int | float | str):
+        h.update(f"{type(obj).__name__}:{'nan' if isinstance(obj, float) and math.isnan(obj) else obj!r};".encode())
+    else:
+        raise CheckpointError(f"resumable state may hold only tensors, numbers, strings and plain containers, "
+                              f"not {type(obj).__name__}")
+
+
+def state_digest(state: dict) -> str:
+    """SHA-256 over every tensor byte, number, string and key of ``state``."""
+    h = hashlib.sha256()
+    _digest(state, h)
+    return h.hexdigest()
+
+
+def save_state(state: dict, path: str | Path) -> Path:
+    """Write a resumable training state atomically, with its digest (see :func:`load_state`)."""
+    doc = {"format": STATE_FORMAT, "sha256": state_digest(state), "state": state}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: a full disk surfaces as OSError (ferbench.atomic)
+            torch.save(doc, fh)
+
+    return replace_atomically(path, write)
+
+
+def load_state(path: str | Path) -> dict:
+    """The state :func:`save_state` wrote, on the CPU; a :class:`CheckpointError` (one line naming the file)
+    when it is truncated, corrupted, not a ferbench state or holds objects other than tensors, numbers,
+    strings and plain containers (nothing is unpickled beyond those)."""
+    path = Path(path)
+    try:
+        doc = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, bad pickle, a disallowed global: torch raises many types
+        why = " ".join(str(err).split())[:160]
+        if "weights_only" in why or "Unsupported global" in why:
+            why = "it holds objects other than tensors, numbers and plain containers, which are never unpickled"
+        raise CheckpointError(f"{path} is unreadable ({type(err).__name__}: {why})") from None
+    if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT or not isinstance(doc.get("state"), dict):
+        raise CheckpointError(f"{path} is not a ferbench training state ({STATE_FORMAT})")
+    if state_digest(doc["state"]) != doc.get("sha256"):
+        raise CheckpointError(f"{path} is corrupted (its content does not match its SHA-256)")
+    return doc["state"]

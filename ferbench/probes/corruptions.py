@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ferbench.probes.outputs import probe_dir, read_stamp, run_token, write_outputs
+from ferbench.probes.outputs import damaged, probe_dir, read_stamp, run_token, write_outputs
 from ferbench.probes.plots import AccuracyCanvas, mean_line
 from ferbench.probes.runs import ProbeError, ProbeRun, load_probe_run
 
@@ -216,7 +216,9 @@ def _earlier_rows(d: Path, run_path: Path, seed: int, names: list[str]) -> tuple
     if not path.is_file():
         return pd.DataFrame(), None
     stamp = read_stamp(d, "corrupt")
-    if stamp is None:
+    if damaged(d, "corrupt.csv"):
+        why = "rows of a damaged file (it does not match its digest)"
+    elif stamp is None:
         why = "rows no record says how they were made"
     elif stamp.get("run") != run_token(run_path):
         why = "rows of another training of the cell"

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ferbench import rundir
 from ferbench.errors import FerbenchError
+from ferbench.probes.outputs import damaged
 from ferbench.rundir import CONFIG, METRICS, PROBES
 
 SCALAR_METRICS = (
@@ -158,6 +159,9 @@ def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list
         path = probes / name
         if not path.is_file():
             continue
+        if why := damaged(probes, name):  # cut short, a partial table would read as a whole one
+            problems.append(f"{why}; skipped (re-run the probe)")
+            continue
         try:
             df = pd.read_csv(path)
         except (OSError, ValueError) as err:
@@ -171,6 +175,9 @@ def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list
         out[key].append(df)
     path = probes / "subgroups.json"
     if path.is_file():
+        if why := damaged(probes, "subgroups.json"):
+            problems.append(f"{why}; skipped (re-run the probe)")
+            return
         try:
             data = _read_json(path)
         except (OSError, ValueError) as err:

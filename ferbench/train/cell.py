@@ -97,5 +97,7 @@ def train_cell(
         "wall_seconds": time.perf_counter() - t0,
         "resumed_from_epoch": result.resumed_from,
     })
+    if result.discarded:
+        metrics["discarded_state"] = result.discarded  # the damaged last.pt this training replaced
     rundir.finish_run(run_dir, metrics)  # last: marks the cell finished
     return run_dir

@@ -11,12 +11,18 @@ resumes interrupted ones, whichever node trained them.
 
 Progress: a worker's epochs cannot call back into the driver, so the driver reads each running
 cell's ``history.jsonl`` from the shared folder while it waits.
+
+Faults: Ray's own task retries are off; the driver resubmits a cell whose task failed for any reason
+but a ferbench error (its worker killed, its node lost, an unforeseen exception), up to the grid's
+``retries``, and the new task resumes the cell's ``last.pt`` on whichever node runs it
+(:mod:`ferbench.train.faults`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +31,11 @@ from pathlib import Path
 from ferbench import rundir
 from ferbench.errors import FerbenchError
 from ferbench.train.cell import train_cell
+from ferbench.train.faults import Retries
 from ferbench.train.plan import Cell
 from ferbench.train.progress import GridProgress
 
+log = logging.getLogger("ferbench.train")
 
 def _train_remote(cell: Cell, options: dict) -> str:
     return str(train_cell(cell, **options))
@@ -61,17 +69,30 @@ class RaySession:
             return "cuda" if self.gpus_per_cell > 0 else "cpu"
         return device.split(":")[0]
 
-    def run(self, cells: list[Cell], options: dict, progress: GridProgress) -> None:
+    def run(self, cells: list[Cell], options: dict, progress: GridProgress, retries: Retries | None = None) -> None:
         """Train ``cells`` as Ray tasks (``options``: :func:`train_cell`'s keywords) and wait for all of them.
 
-        The first failing cell cancels the cells not yet finished (their last epoch is kept and
-        resumes on a re-run) and is raised: a ferbench error as it is, with the cell named; anything
-        else chained to Ray's error, which carries the worker's traceback.
+        A ferbench error in a cell cancels the cells not yet finished (their last epoch is kept and
+        resumes on a re-run) and is raised with the cell named. Any other failure is retried
+        (``retries``, default none) from the cell's last epoch; the cells that fail every attempt are
+        raised together once the others finished.
         """
         ray = self.ray
+        retries = retries or Retries(0)
         task = ray.remote(num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0)(_train_remote)
         pending = {task.remote(c, options): c for c in cells}
         shown: dict[str, int] = {}
+        try:
+            self._wait(pending, task, options, progress, retries, shown)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the running cells too; their last epochs stay
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        retries.check(len(cells))
+
+    def _wait(self, pending: dict, task, options: dict, progress: GridProgress, retries: Retries,
+              shown: dict[str, int]) -> None:
+        ray = self.ray
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             for ref in done:
@@ -79,16 +100,32 @@ class RaySession:
                 try:
                     ray.get(ref)
                 except ray.exceptions.RayError as err:
-                    for other in pending:
-                        ray.cancel(other)
                     cause = getattr(err, "cause", None)
                     if isinstance(cause, FerbenchError):
+                        for other in pending:
+                            ray.cancel(other)
                         raise type(cause)(f"cell {cell.id}: {cause}") from None
-                    raise FerbenchError(f"cell {cell.id} failed on its Ray worker: "
-                                        f"{' '.join(str(cause or err).split())[:400]}") from err
+                    reason = _reason(err)
+                    if retries.again(cell.id, reason):
+                        progress.retry(cell.id, retries.attempt(cell.id), retries.retries + 1, reason)
+                        # the failed attempt already applied --force; this one resumes it
+                        pending[task.remote(cell, {**options, "force": False})] = cell
+                    elif isinstance(err, ray.exceptions.RayTaskError):  # given up: keep the worker's traceback
+                        log.warning("cell %s given up; its last attempt failed with:\n%s", cell.id, err)
+                    continue
                 _show_epochs(progress, [cell], options["out"], shown)  # the epochs the last poll missed
                 progress.cell_done(cell.id, Path(options["out"]) / cell.id)
             _show_epochs(progress, pending.values(), options["out"], shown)
+
+
+def _reason(err) -> str:
+    """One line for a failed task: its worker's death, or the exception it raised (without the worker's
+    traceback, which Ray's error carries)."""
+    cause = getattr(err, "cause", None)
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    first = next((line for line in str(err).splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first}"
 
 
 def _show_epochs(progress: GridProgress, running, out: str, shown: dict[str, int]) -> None:

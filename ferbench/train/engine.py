@@ -10,11 +10,14 @@ for training batches, ``predict`` for validation), the pipeline evaluation and t
 Resume: after every epoch ``fit`` writes ``state_path`` (model, optimizer, scheduler, the
 augmentation/permutation generator, the global RNG, best weights and history) atomically, and a
 call with an existing ``state_path`` continues from there. On a CPU the result is bit-identical to
-an uninterrupted run with the same seed.
+an uninterrupted run with the same seed. The state is read through
+:func:`ferbench.models.checkpoint.load_state` (tensors and plain values only, digest-checked); a
+damaged one is reported (a warning, and ``FitResult.discarded``) and training starts from scratch.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -26,12 +29,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ferbench.atomic import replace_atomically
 from ferbench.errors import FerbenchError
 from ferbench.inference import autocast, normalize, predict, resolve_device, to_input
+from ferbench.models.checkpoint import load_state, save_state
+from ferbench.models.errors import CheckpointError
 from ferbench.train.augment import augment
 from ferbench.train.recipe import TrainConfig
 
+log = logging.getLogger("ferbench.train")
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig, dev: torch.device) -> torch.optim.Optimizer:
     # weight decay on weights only: decaying biases and norm scales hurts and is not what papers do
@@ -97,6 +102,7 @@ class FitResult:
     epochs_run: int
     train_seconds: float
     resumed_from: int = 0  # epochs already done when this call started
+    discarded: str | None = None  # why a damaged resumable state was ignored (training restarted)
 
 
 @dataclass
@@ -108,10 +114,6 @@ class _State:
     best_weights: dict | None = None
     bad_epochs: int = 0
     stopped: bool = False  # early-stopped: a resume must not train further
-
-
-def _save_atomic(obj, path: Path) -> None:
-    replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _on_device(images, labels, soft, va, dev: torch.device) -> dict[str, torch.Tensor | None]:
@@ -151,16 +153,33 @@ def _resumable(model, opt, sched, g: torch.Generator, st: _State) -> dict:
     }
 
 
-def _resume(path: Path, model, opt, sched, g: torch.Generator) -> _State:
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optimizer"])
-    sched.load_state_dict(ck["scheduler"])
-    g.set_state(ck["generator"])
-    torch.set_rng_state(ck["torch_rng"])
-    if g.device.type == "cuda" and ck.get("cuda_rng") is not None:
-        torch.cuda.set_rng_state(ck["cuda_rng"])
-    return _State(**ck["state"])
+def _resume(path: Path, ck: dict, model, opt, sched, g: torch.Generator) -> _State:
+    try:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        g.set_state(ck["generator"])
+        torch.set_rng_state(ck["torch_rng"])
+        if g.device.type == "cuda" and ck.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ck["cuda_rng"])
+        return _State(**ck["state"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        # intact (its digest matched) but of another model or recipe: run identity should have refused it
+        raise CheckpointError(f"{path} does not fit this model and recipe ({type(err).__name__}: "
+                              f"{' '.join(str(err).split())[:160]}); delete it to train the cell from scratch"
+                              ) from None
+
+
+def _load_or_discard(path: Path | None) -> tuple[dict | None, str | None]:
+    """The saved state at ``path`` (None when there is none) or, when it is damaged, None and why."""
+    if path is None or not Path(path).is_file():
+        return None, None
+    try:
+        return load_state(path), None
+    except CheckpointError as err:
+        why = f"{err}; training this cell again from scratch"
+        log.warning("%s", why)
+        return None, why
 
 
 def fit(
@@ -200,7 +219,8 @@ def fit(
     opt = make_optimizer(model, cfg, dev)
     sched = make_scheduler(opt, cfg, steps)
     g = torch.Generator(dev).manual_seed(seed)  # batch order and augmentation
-    st = _resume(state_path, model, opt, sched, g) if state_path and Path(state_path).is_file() else _State()
+    ck, discarded = _load_or_discard(state_path)
+    st = _resume(Path(state_path), ck, model, opt, sched, g) if ck is not None else _State()
     resumed_from, step_model = st.epoch, torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
     for epoch in range(st.epoch, 0 if st.stopped else cfg.epochs):
         model.train()
@@ -236,11 +256,11 @@ def fit(
             st.bad_epochs += 1
         st.epoch, st.stopped = epoch + 1, bool(cfg.patience) and st.bad_epochs >= cfg.patience
         if state_path is not None:
-            _save_atomic(_resumable(model, opt, sched, g, st), Path(state_path))
+            save_state(_resumable(model, opt, sched, g, st), state_path)
         if on_epoch is not None:
             on_epoch(record, st.history)
         if st.stopped:
             break
     model.load_state_dict(st.best_weights)
     seconds = float(sum(r["seconds"] for r in st.history))
-    return FitResult(st.history, st.best_epoch, st.epoch, seconds, resumed_from)
+    return FitResult(st.history, st.best_epoch, st.epoch, seconds, resumed_from, discarded)

@@ -5,6 +5,11 @@ A finished cell whose config matches is skipped and an interrupted one resumes, 
 same command after a crash or Ctrl-C continues where it stopped. A cell on disk with another
 configuration (other epochs, size, store content...) is refused before anything trains, naming the
 differing keys; ``force`` retrains every selected cell into its directory.
+
+Faults (:mod:`ferbench.train.faults`): the runs root is locked for one driver
+(:func:`ferbench.rundir.lock_runs`); a cell that crashes is retried from its last epoch up to
+``retries`` times and, failing that, named at the end while the others finish; SIGTERM stops the
+grid like Ctrl-C, every cell keeping its last finished epoch.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from pathlib import Path
 from rich.console import Console
 
 from ferbench import rundir
+from ferbench.errors import FerbenchError
 from ferbench.inference import resolve_device
 from ferbench.train.cell import train_cell
+from ferbench.train.faults import Retries, sigterm_stops
 from ferbench.train.plan import Cell, select_cells
 from ferbench.train.progress import GridProgress, grid_progress
 from ferbench.train.recipe import ConfigError, TrainConfig
@@ -40,12 +47,25 @@ def _to_train(cells: list[Cell], out: Path, force: bool) -> list[Cell]:
     return todo
 
 
-def _train_here(todo: list[Cell], options: dict, progress: GridProgress) -> None:
+def _train_here(todo: list[Cell], options: dict, progress: GridProgress, retries: Retries) -> None:
     for c in todo:
         def show(record: dict, history: list[dict], cell: str = c.id) -> None:
             progress.epoch(cell, record, len(history))
 
-        progress.cell_done(c.id, train_cell(c, on_epoch=show, **options))
+        while True:
+            # a retry resumes the attempt before it: --force applies to the first attempt only
+            again = {"force": False} if retries.attempt(c.id) > 1 else {}
+            try:
+                progress.cell_done(c.id, train_cell(c, on_epoch=show, **{**options, **again}))
+                break
+            except FerbenchError as err:  # the user's to fix, and the same for every cell
+                raise err if c.id in str(err) else type(err)(f"cell {c.id}: {err}") from None
+            except Exception as err:  # noqa: BLE001  (any crash is retried, bounded)
+                reason = f"{type(err).__name__}: {err}"
+                if not retries.again(c.id, reason):
+                    break
+                progress.retry(c.id, retries.attempt(c.id), retries.retries + 1, reason)
+    retries.check(len(todo))
 
 
 def run_grid(
@@ -62,13 +82,18 @@ def run_grid(
     executor: str = "local",
     ray_options: dict | None = None,
     force: bool = False,
+    retries: int = 2,
     **kwargs,
 ) -> list[Path]:
     """Train every cell of ``spec`` (or of ``GridSpec(**kwargs)``) that needs it; returns all its run dirs.
 
     ``out`` defaults to ``results/runs/<spec.name>``. ``executor="local"`` trains the cells one after
     another in this process; ``"ray"`` hands each to a Ray task (:mod:`ferbench.train.cluster`;
-    ``ray_options``: ``address``, ``gpus_per_cell``, ``cpus_per_cell``, ``num_cpus``).
+    ``ray_options``: ``address``, ``gpus_per_cell``, ``cpus_per_cell``, ``num_cpus``). A cell that
+    crashes is retried from its last epoch up to ``retries`` times; cells that fail every attempt are
+    raised together (:class:`~ferbench.train.faults.CellsFailed`) once the others finished. The runs
+    root is locked for the duration (a second driver is refused); SIGTERM raises
+    :class:`~ferbench.train.faults.Preempted` after the cells' last finished epochs are on disk.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
@@ -77,6 +102,7 @@ def run_grid(
         raise ConfigError(f"{', '.join(RAY_FLAGS[k] for k in given)} only apply with --executor ray")
     spec = spec if spec is not None else GridSpec.from_dict(kwargs)
     spec.validate()
+    tries = Retries(retries)
     out = Path(out) if out is not None else Path("results/runs") / spec.name
     blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
@@ -88,20 +114,25 @@ def run_grid(
         cells = select_cells(spec, data_dir, device_type=device_type, filter=filter, folds=folds)
         return cells, _to_train(cells, out, force)
 
-    if executor == "ray":
-        from ferbench.train.cluster import ray_session
+    with sigterm_stops(), rundir.lock_runs(out, options["command"]) as stale:
+        if stale is not None and not quiet:
+            (console or Console(stderr=True)).print(
+                f"note: took over the lock of {stale.describe()}, a process that is gone", markup=False,
+                highlight=False, soft_wrap=True)
+        if executor == "ray":
+            from ferbench.train.cluster import ray_session
 
-        with ray_session(**(ray_options or {})) as session:
-            cells, todo = prepare(session.device_type(device))
-            options["out"] = str(out.resolve())  # a worker's working directory is not the driver's
+            with ray_session(**(ray_options or {})) as session, sigterm_stops():  # after ray.init's own handler
+                cells, todo = prepare(session.device_type(device))
+                options["out"] = str(out.resolve())  # a worker's working directory is not the driver's
+                with grid_progress(console, quiet) as progress:
+                    progress.start(spec.name, _epochs(todo), len(cells) - len(todo))
+                    session.run(todo, options, progress, tries)
+        else:
+            cells, todo = prepare(resolve_device(device).type)
             with grid_progress(console, quiet) as progress:
                 progress.start(spec.name, _epochs(todo), len(cells) - len(todo))
-                session.run(todo, options, progress)
-    else:
-        cells, todo = prepare(resolve_device(device).type)
-        with grid_progress(console, quiet) as progress:
-            progress.start(spec.name, _epochs(todo), len(cells) - len(todo))
-            _train_here(todo, options, progress)
+                _train_here(todo, options, progress, tries)
     return [out / c.id for c in cells]
 
 

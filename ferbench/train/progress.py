@@ -1,8 +1,8 @@
 """What a grid shows while it trains: progress bars on a terminal; one plain line per epoch and per
 finished cell when stdout is not one (a pipe, a log file under nohup, CI); nothing with ``--quiet``.
 
-The runner and the Ray executor report the same three events (:class:`GridProgress`): the grid
-starts, a cell finished an epoch, a cell finished.
+The runner and the Ray executor report the same four events (:class:`GridProgress`): the grid
+starts, a cell finished an epoch, a cell finished, a cell failed and is tried again.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class GridProgress:
 
     def cell_done(self, cell: str, run_dir: Path) -> None:
         """``cell`` wrote its metrics."""
+
+    def retry(self, cell: str, attempt: int, attempts: int, reason: str) -> None:
+        """``cell`` failed (``reason``) and starts attempt ``attempt`` of at most ``attempts``."""
 
     def __enter__(self) -> GridProgress:
         return self
@@ -71,6 +74,10 @@ class _Bars(GridProgress):
         if cell in self.cells:
             self.bar.update(self.cells.pop(cell), visible=False)
         self.bar.advance(self.grid)
+
+    def retry(self, cell: str, attempt: int, attempts: int, reason: str) -> None:
+        self.bar.console.print(retry_line(cell, attempt, attempts, reason), markup=False, highlight=False,
+                               soft_wrap=True)
 
 
 class _Lines(GridProgress):
@@ -112,6 +119,14 @@ class _Lines(GridProgress):
         eta = (time.perf_counter() - self.t0) / self.finished * left
         self._say(f"{self._tag(cell)} done in {format_duration(took)}: {acc}; "
                   f"{left} cell(s) left, grid eta {format_duration(eta)}")
+
+    def retry(self, cell: str, attempt: int, attempts: int, reason: str) -> None:
+        self.started.pop(cell, None)  # its epochs restart from the checkpoint: a fresh ETA
+        self._say(f"[{self.order.get(cell, '?')}/{len(self.epochs)}] {retry_line(cell, attempt, attempts, reason)}")
+
+
+def retry_line(cell: str, attempt: int, attempts: int, reason: str) -> str:
+    return f"{cell} failed ({' '.join(reason.split())[:200]}); attempt {attempt}/{attempts} resumes its last epoch"
 
 
 def grid_progress(console: Console | None, quiet: bool) -> GridProgress:
