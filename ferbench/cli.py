@@ -535,6 +535,38 @@ def gradcam_cmd(
     console.print(f"wrote {escape(str(d / 'gradcam'))}/", highlight=False)
 
 
+# ---- eval: cross-dataset evaluation (ferbench.probes.crossdata) ------------------------------------
+@app.command("eval")
+def eval_cmd(
+    runs: list[Path] = _PROBE_RUNS,
+    dataset: str = typer.Option(..., "--dataset", help="The prepared store to test on (its name under --data-dir)."),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Where that store is prepared "
+                                  "[default: the data dir each run recorded]."),
+    split: str = typer.Option("test", "--split", help="test (the store's test split) | all (every labelled image)."),
+    device: str = DEVICE,
+    force: bool = typer.Option(False, "--force", help="Evaluate again even when an up-to-date result exists."),
+):
+    """Test finished runs on another prepared store, classes matched by name: test images of a class the
+    model lacks are excluded and counted. Results go to RUN/probes/eval-DATASET-SPLIT.json; `report` adds
+    the train × test dataset accuracy matrix.
+
+    **Examples**
+
+        ferbench eval results/demo/runs --dataset synthetic --data-dir results/demo/data
+
+        ferbench eval results/crossdata-cpu/runs --dataset jaffe --split all --data-dir data
+    """
+    from ferbench.probes.crossdata import evaluate
+
+    for run in _finished_runs(runs):
+        res, path = evaluate(run, dataset, data_dir=data_dir, split=split, device=device, force=force)
+        skipped = ", ".join(f"{c} {n}" for c, n in res["excluded"].items())
+        console.print(f"{escape(str(run))} on {escape(dataset)} ({split}): accuracy {100 * res['accuracy']:.2f}%, "
+                      f"macro-F1 {100 * res['macro_f1']:.2f}% on n={res['n']} of {res['n_split']} images"
+                      + (f"; excluded (class not in the model): {escape(skipped)}" if skipped else "")
+                      + f" -> {escape(str(path))}", soft_wrap=True, highlight=False)
+
+
 @app.command("report")
 def report_cmd(
     results_dir: Path = typer.Argument(Path("results/runs"), help="Folder searched (recursively) for runs."),

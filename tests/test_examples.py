@@ -52,6 +52,8 @@ NOT_RUN = {
     "ferbench prepare folder --root my_faces --class-map mad=anger,glad=happiness": "a folder of the user's faces",
     "ferbench prepare folder --root my_faces --classes anger,happiness,sadness": "a folder of the user's faces",
     "ferbench subgroups results/runs/ferplus --groups kids_adults.csv": "a FERPlus grid and a groups CSV",
+    "ferbench eval results/crossdata-cpu/runs --dataset jaffe --split all --data-dir data":
+        "a JAFFE store and the FER2013 run's weights",
     "ferbench demo": "the demo itself (CI runs it; test_cli.py runs it with --epochs 2)",
     "ferbench demo --out /tmp/ferbench-demo --epochs 3": "the demo itself (test_cli.py runs it with --epochs 2)",
     "ferbench models": "about a minute on 2 cores (every model is built); the slow test below runs it",

@@ -10,11 +10,11 @@ import pandas as pd
 
 from ferbench import __version__
 from ferbench.report import figures as figs
-from ferbench.report.collect import Collection, ReportError, check_group_by, collect
+from ferbench.report.collect import Collection, ReportError, check_group_by, collect, collect_evals
 from ferbench.report.figures import Figure
 from ferbench.report.render import LATEX_PREAMBLE, latex_table, latex_text, markdown_table, markdown_text
 from ferbench.report.reported import compare
-from ferbench.report.tables import SECTIONS, Table, all_tables
+from ferbench.report.tables import SECTIONS, Table, all_tables, crossdata_tables
 
 FORMATS = ("markdown", "latex", "csv", "html")
 FORMAT_ALIASES = {"md": "markdown", "tex": "latex", "htm": "html"}
@@ -235,6 +235,7 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     comparison = compare(coll)
     tables = all_tables(coll, comparison, keys, metric)
+    tables += crossdata_tables(coll, collect_evals(coll))  # sections() puts it in its place
     made = (
         figs.all_figures(coll, out / "figures", keys, metric, pdf="latex" in fmts)
         if figures and len(coll.runs)

@@ -388,3 +388,36 @@ def check_group_by(runs: pd.DataFrame, group_by: list[str] | None) -> list[str]:
             f"--group-by {','.join(group_by)}: unknown column(s) {', '.join(bad)}; available: {cols}"
         )
     return list(group_by)
+
+
+EVAL_COLUMNS = ["run_id", "train_dataset", "test_dataset", "split", "store_hash", "own_test", "accuracy", "macro_f1",
+                "n", "n_split", "excluded"]
+
+
+def collect_evals(coll: Collection) -> pd.DataFrame:
+    """The current cross-dataset evaluations (``probes/eval-*.json``) of the collection's runs, one row each;
+    stale or unreadable ones are skipped and named in ``coll.problems``."""
+    from ferbench.probes.crossdata import read_evals
+
+    rows = []
+    for run_id, path in zip(coll.runs["run_id"], coll.runs["path"], strict=True):
+        found, problems = read_evals(path)
+        coll.problems.extend(problems)
+        trained_on = rundir.store_fingerprint(rundir.read_config(path)) if found else None
+        for r in found:
+            store_hash = (r.get("store") or {}).get("hash")
+            rows.append({
+                "run_id": run_id,
+                "train_dataset": r.get("train_dataset"),
+                "test_dataset": r.get("test_dataset"),
+                "split": r.get("split"),
+                "store_hash": store_hash,
+                # the run's own test split of the store it trained on: what its metrics.json already holds
+                "own_test": r.get("split") == "test" and store_hash == trained_on,
+                "accuracy": r.get("accuracy"),
+                "macro_f1": r.get("macro_f1"),
+                "n": r.get("n"),
+                "n_split": r.get("n_split"),
+                "excluded": ", ".join(f"{c} {k}" for c, k in (r.get("excluded") or {}).items()),
+            })
+    return _frame(rows, EVAL_COLUMNS)

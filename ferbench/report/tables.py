@@ -24,6 +24,7 @@ LOWER_IS_BETTER = {"rmse"}
 SECTIONS = {
     "grid": "Architecture × attention grid",
     "metrics": "Classification metrics",
+    "crossdata": "Cross-dataset evaluation",
     "va": "Valence and arousal",
     "resize": "Resize sweep",
     "subgroups": "Subgroups",
@@ -766,4 +767,96 @@ def all_tables(
         *subgroup_tables(coll),
         *corrupt_tables(coll, keys),
         *reported_tables(comparison),
+    ]
+
+
+# ---- cross-dataset matrix ------------------------------------------------------------------------------
+CROSS_MODEL_KEYS = ("arch", "attention", "activation", "heads")
+
+
+def _excluded_text(values: pd.Series) -> str:
+    """One footnote for a cell's exclusions: the counts when every run excluded the same, else the classes."""
+    texts = sorted({v for v in values if v})
+    if not texts:
+        return ""
+    if len(texts) == 1:
+        return f"Excluded, the model has no output for the class: {texts[0]} images per run."
+    classes = sorted({part.rsplit(" ", 1)[0] for t in texts for part in t.split(", ")})
+    return f"Excluded, the model has no output for the class: {', '.join(classes)} (counts vary by run)."
+
+
+def crossdata_tables(coll: Collection, evals: pd.DataFrame) -> list[Table]:
+    """The train-dataset × test-dataset accuracy matrix (CD-FER-Benchmark's table): a row per model and
+    training dataset whose runs were evaluated on another store (``ferbench eval``), a column per test
+    store; the training dataset's own column is those runs' own test split."""
+    evals = evals[~evals["own_test"].astype(bool)] if len(evals) else evals
+    if not len(evals):
+        return []
+    runs = coll.runs[coll.runs["run_id"].isin(set(evals["run_id"]))].copy()
+    evals = evals.merge(runs[["run_id", "dataset", *CROSS_MODEL_KEYS]], on="run_id")
+    notes = Footnotes()
+    # a column per (test dataset, split, store): two stores of one name are never pooled
+    cols = sorted({(str(r.test_dataset), str(r.split), str(r.store_hash)) for r in evals.itertuples()})
+    names = sorted({str(d) for d in runs["dataset"]} | {c[0] for c in cols})
+    splits_of = {d: {c[1] for c in cols if c[0] == d} | ({"own"} if d in set(runs["dataset"]) else set())
+                 for d in names}
+    stores_of = {(d, sp): {c[2] for c in cols if c[:2] == (d, sp)} for d in names for sp in ("test", "all")}
+
+    def header(d: str, sp: str, h: str | None) -> str:
+        text = dp.dataset_name(d) + (f" ({'all' if sp == 'all' else sp})" if len(splits_of[d]) > 1 and sp != "own"
+                                     else "")
+        if h is not None and len(stores_of[(d, sp)]) > 1:
+            text += f" [store {h}]"
+        what = {"own": "The runs' own test split (in-domain).",
+                "test": "The store's test split (`ferbench eval --split test`).",
+                "all": "Every labelled image of the store (`ferbench eval --split all`)."}[sp]
+        return text + notes.ref(what)
+
+    columns = []  # (header, dataset, split, store hash or None)
+    for d in names:
+        if "own" in splits_of[d]:
+            columns.append((d, "own", None))
+        columns += [c for c in cols if c[0] == d]
+    heads = {c: header(*c) for c in columns}
+    rows, data = [], []
+    groups = runs.groupby([*CROSS_MODEL_KEYS, "dataset"], sort=False, dropna=False)
+    order = sorted(groups.groups, key=lambda k: (arch_order(k[0]), att_order(k[1]), str(k[2:])))
+    varying = varying_keys(runs, list(CROSS_MODEL_KEYS))
+    for key in order:
+        g = groups.get_group(key)
+        rec = dict(zip([*CROSS_MODEL_KEYS, "dataset"], key, strict=True))
+        label = model_label(rec, list(CROSS_MODEL_KEYS), varying)
+        row = {"Model": label, "Trained on": dp.dataset_name(rec["dataset"])}
+        for c in columns:
+            d, sp, h = c
+            if sp == "own":
+                if d != rec["dataset"]:
+                    row[heads[c]] = "–"
+                    continue
+                vals, excl = pd.to_numeric(g["accuracy"], errors="coerce").dropna(), ""
+            else:
+                e = evals[evals["run_id"].isin(set(g["run_id"])) & (evals["test_dataset"] == d)
+                          & (evals["split"] == sp) & (evals["store_hash"].astype(str) == h)]
+                vals, excl = pd.to_numeric(e["accuracy"], errors="coerce").dropna(), _excluded_text(e["excluded"])
+            mean = float(vals.mean()) if len(vals) else np.nan
+            std = float(vals.std(ddof=1)) if len(vals) > 1 else np.nan
+            cell = dp.stat(mean, std, len(vals), percent=True)
+            row[heads[c]] = cell + (notes.ref(excl) if excl and cell != "–" else "")
+            if len(vals):
+                data.append({**rec, "model": label, "train_dataset": rec["dataset"], "test_dataset": d,
+                             "split": sp, "store_hash": h, "mean": mean, "std": std, "n": len(vals),
+                             "excluded": excl})
+        rows.append(row)
+    return [
+        Table(
+            key="crossdata_accuracy",
+            section="crossdata",
+            title="Cross-dataset accuracy — training dataset × test dataset",
+            display=pd.DataFrame(rows),
+            data=pd.DataFrame(data).drop(columns=["dataset"]),
+            note="Test accuracy, mean ± sample std over the n runs (seeds × folds) of each model. Classes are "
+                 "matched by name; test images of a class the model was not trained on are excluded (footnotes), "
+                 "and predicting a class the test store lacks counts as an error.",
+            footnotes=notes,
+        )
     ]
