@@ -15,6 +15,7 @@ from ferbench.models.activations import ACTIVATIONS
 from ferbench.models.attention import ATTENTIONS
 from ferbench.models.base import FerNet
 from ferbench.models.checkpoint import load_pretrained, read_spec, save_model
+from ferbench.models.deviations import DEVIATIONS
 from ferbench.models.errors import CheckpointError, ModelConfigError
 from ferbench.models.heads import HEADS
 from ferbench.models.registry import (
@@ -34,6 +35,7 @@ __all__ = [
     "ACTIVATIONS",
     "ATTENTIONS",
     "DEFAULT",
+    "DEVIATIONS",
     "HEADS",
     "CheckpointError",
     "FerNet",
