@@ -55,7 +55,8 @@ class Collection:
     history: pd.DataFrame  # run_id, epoch, train_loss, train_acc, val_loss, val_acc, ...
     resize: pd.DataFrame  # run_id, method, size, accuracy, n
     subgroups: pd.DataFrame  # run_id, group, n, accuracy, ci_low, ci_high, balanced_accuracy
-    subgroup_diff: pd.DataFrame  # run_id, a, b, diff (= accuracy of a − accuracy of b), ci_low, ci_high
+    subgroup_diff: pd.DataFrame  # run_id, a, b, diff (= accuracy of a − accuracy of b), ci_low, ci_high,
+    # bal_diff, bal_ci_low, bal_ci_high (the same for balanced accuracy), unit (subject | image)
     corrupt: pd.DataFrame  # run_id, corruption, severity, accuracy, n
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)  # run_id, bin, count, confidence, accuracy
     confusion: dict[str, np.ndarray] = field(default_factory=dict)
@@ -187,6 +188,12 @@ def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list
         except (OSError, ValueError) as err:
             problems.append(f"{path}: unreadable ({err}); skipped")
             return
+        overall = data.get("overall") if isinstance(data, dict) else None
+        if isinstance(overall, dict):  # the whole test set's accuracy interval, over the same unit
+            out["subgroups"].append(pd.DataFrame([{
+                "run_id": run_id, "group": "all test images", "n": overall.get("n"),
+                "accuracy": overall.get("accuracy"), "ci_low": overall.get("ci_low"),
+                "ci_high": overall.get("ci_high"), "n_units": overall.get("n_units"), "unit": data.get("unit")}]))
         # the probe writes each pairwise difference as b − a; keep that orientation explicitly
         for d in data.get("differences") or [] if isinstance(data, dict) else []:
             out["subgroup_diff"].append(
@@ -199,6 +206,12 @@ def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list
                             "diff": d.get("difference"),
                             "ci_low": d.get("ci_low"),
                             "ci_high": d.get("ci_high"),
+                            # the same orientation for the balanced-accuracy difference (newer probes)
+                            "bal_diff": d.get("balanced_accuracy_difference"),
+                            "bal_ci_low": d.get("balanced_ci_low"),
+                            "bal_ci_high": d.get("balanced_ci_high"),
+                            # the bootstrap's unit; older probe files resampled images
+                            "unit": data.get("unit", "image"),
                         }
                     ]
                 )
@@ -439,7 +452,8 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
         subgroups=cat(
             "subgroups", ["run_id", "group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy"]
         ),
-        subgroup_diff=cat("subgroup_diff", ["run_id", "a", "b", "diff", "ci_low", "ci_high"]),
+        subgroup_diff=cat("subgroup_diff", ["run_id", "a", "b", "diff", "ci_low", "ci_high", "bal_diff",
+                                            "bal_ci_low", "bal_ci_high", "unit"]),
         corrupt=cat("corrupt", ["run_id", "corruption", "severity", "accuracy", "n"]),
         calibration=cat("calibration", ["run_id", "bin", "count", "confidence", "accuracy"]),
         confusion=confusion,

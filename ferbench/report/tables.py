@@ -526,9 +526,11 @@ def _pivot_tables(
     descending: bool,
     header=None,
     first: str = "",
+    lead=None,
 ) -> list[Table]:
     """One table per model: ``row`` values as rows, ``col`` values as columns. ``header(value, runs of
-    the model, footnotes)`` may name a column (and cite a footnote)."""
+    the model, footnotes)`` may name a column (and cite a footnote); ``lead(rows of the model, footnotes)``
+    may give a first column, ``(name, text)``, the same in every row."""
     if not len(df):
         return []
     keys = list(dict.fromkeys(["dataset", *keys]))
@@ -549,9 +551,12 @@ def _pivot_tables(
         uniform_n = stats["count"].nunique() == 1
         notes = Footnotes()
         names = {c: header(c, g, notes) if header else str(c) for c in cols}
+        lead_col = lead(g, notes) if lead else None
         rows = []
         for r in dict.fromkeys(stats[row]):
             out = {first: row_name(r)}
+            if lead_col:
+                out[lead_col[0]] = lead_col[1]
             for c in cols:
                 s = stats[(stats[row] == r) & (stats[col] == c)]
                 out[names[c]] = (
@@ -605,11 +610,23 @@ def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
         if native is None or int(size) < native:
             return str(size)
         if int(size) == native:
-            return f"{size}" + notes.ref(
-                f"The native side ({native} px): the stored image, resized only to the model's input size.")
-        return f"{size}" + notes.ref(
+            return f"{size} (native)" + notes.ref(
+                f"The native side ({native} px): the store's images, resized only to the model's input size; "
+                "from here up no detail is removed.")
+        return f"{size} (upsampled)" + notes.ref(
             f"Above the native {native} px: upsampled to this side and back, so no detail is removed; "
             "not a lower resolution.")
+
+    def clean(g: pd.DataFrame, notes: Footnotes) -> tuple[str, str]:
+        """The runs' own test accuracy (metrics.json): exactly the evaluation path, no resize step."""
+        acc = pd.to_numeric(coll.runs.loc[coll.runs["run_id"].isin(g["run_id"]), "accuracy"], errors="coerce")
+        acc = acc.dropna()
+        name = "clean" + notes.ref("clean: the run's own test accuracy (its metrics.json), computed by the run's "
+                                   "test evaluation path itself, with no resize step; the native column "
+                                   "re-resizes the stored images, which can differ from it where the "
+                                   "model's input side is not the native one.")
+        return name, dp.stat(acc.mean() if len(acc) else np.nan, acc.std(ddof=1) if len(acc) > 1 else np.nan,
+                             len(acc), percent=True, show_n=False)
 
     return _pivot_tables(
         coll,
@@ -623,6 +640,7 @@ def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
         descending=True,
         header=header,
         first="Method",
+        lead=clean,
     )
 
 
@@ -668,23 +686,24 @@ def subgroup_tables(coll: Collection) -> list[Table]:
                     "Accuracy": dp.number(rec["accuracy"], percent=True),
                     "95% CI": ci,
                     "Balanced accuracy": dp.number(rec.get("balanced_accuracy"), percent=True),
+                    "Bootstrap unit": _unit_text(rec.get("unit"), rec.get("n_units")),
                 }
             )
         d = coll.subgroup_diff[coll.subgroup_diff["run_id"] == rid]
         if len(d):
             for rec in d.to_dict("records"):
-                ci = (
-                    f"[{100 * rec['ci_low']:+.2f}, {100 * rec['ci_high']:+.2f}] pp".replace("-", "−")
-                    if pd.notna(rec.get("ci_low")) and pd.notna(rec.get("ci_high"))
-                    else "not in probe output"
-                )
                 diffs.append(
                     {
                         "Model": model,
                         "Run": rid,
                         "Difference": f"{rec['a']} − {rec['b']}",
                         "Accuracy difference": f"{100 * rec['diff']:+.2f} pp".replace("-", "−"),
-                        "95% CI": ci,
+                        "95% CI": _pp_ci(rec.get("ci_low"), rec.get("ci_high")),
+                        "Balanced-accuracy difference": (
+                            f"{100 * rec['bal_diff']:+.2f} pp".replace("-", "−")
+                            if pd.notna(rec.get("bal_diff")) else "not in probe output"),
+                        "95% CI (balanced)": _pp_ci(rec.get("bal_ci_low"), rec.get("bal_ci_high")),
+                        "Bootstrap unit": rec.get("unit") or "image",
                     }
                 )
         elif (
@@ -709,7 +728,9 @@ def subgroup_tables(coll: Collection) -> list[Table]:
             title="Per-group accuracy (one row per run and group)",
             display=pd.DataFrame(rows),
             data=sg.copy(),
-            note="n is the number of test images in the group; CI: the probe's bootstrap 95% interval.",
+            note="n is the number of test images in the group; CI: the probe's percentile bootstrap 95% interval, "
+            "resampling the bootstrap unit: subjects where the store has them (a subject's images are not "
+            "independent), else images (probe files written before subjects were resampled say image).",
         )
     ]
     if diffs:
@@ -720,10 +741,25 @@ def subgroup_tables(coll: Collection) -> list[Table]:
                 title="Difference between groups",
                 display=pd.DataFrame(diffs),
                 data=coll.subgroup_diff.copy(),
-                note="In percentage points, with the probe's bootstrap 95% interval.",
+                note="In percentage points, with the probe's bootstrap 95% interval over the unit named (independent "
+                "resamples of the two groups). The balanced-accuracy difference compares mean per-class recall, "
+                "so it does not move with the groups' class mixes, which differ.",
             )
         )
     return out
+
+
+def _pp_ci(lo, hi) -> str:
+    if pd.notna(lo) and pd.notna(hi):
+        return f"[{100 * lo:+.2f}, {100 * hi:+.2f}] pp".replace("-", "−")
+    return "not in probe output"
+
+
+def _unit_text(unit, n_units) -> str:
+    """``subject (12)`` or ``image``: what the group's interval resampled (older probe files: images)."""
+    if not isinstance(unit, str) or not unit:
+        return "image"
+    return f"{unit} ({int(n_units)})" if unit == "subject" and pd.notna(n_units) else unit
 
 
 # ---- 6. reproduced vs reported -------------------------------------------------------------------
@@ -731,7 +767,7 @@ _STATUS_TEXT = {
     "compared": "compared",
     "no run": "no run",
     "no value": "no value (probe or field missing in the runs)",
-    "not comparable": "not measured by ferbench",
+    "not comparable": "not measured by ferbench",  # or the reason compare() gives in ``why``
     "unreadable": "unreadable in the document",
 }
 
@@ -758,7 +794,7 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
                 std = "" if pd.isna(r["ours_std"]) else f" ± {r['ours_std']:.{d}f}"
                 ours = f"{r['ours_mean']:.{d}f}{std}{_unit(r['unit'])} (n={r['ours_n']})"
             else:
-                ours = _STATUS_TEXT.get(r["status"], r["status"])
+                ours = r.get("why") or _STATUS_TEXT.get(r["status"], r["status"])
             dunit = " pp" if r["unit"] == "%" else _unit(r["unit"])  # a difference of percentages
             dv = 0.0 if pd.isna(r["diff"]) or round(r["diff"], d) == 0 else r["diff"]  # no "−0.00"
             diff = "" if pd.isna(r["diff"]) else f"{dv:+.{d}f}{dunit}".replace("-", "−")
