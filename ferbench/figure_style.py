@@ -134,6 +134,11 @@ def chance_line(ax, num_classes: int | None) -> None:
         ax.axhline(100 / num_classes, **CHANCE_STYLE, label=f"chance (1/{num_classes})", zorder=0)
 
 
+def identity_line(ax, label: str = "perfect calibration") -> None:
+    """y = x over a 0–100% by 0–100% plot (a reliability diagram's reference), dashed, with its legend entry."""
+    ax.plot([0, 100], [0, 100], ls="--", color="0.45", lw=1.0, label=label, zorder=0)
+
+
 def integer_axis(ax, axis: str = "x") -> None:
     """Counts (epochs, severities): ticks at whole numbers only."""
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))

@@ -1,7 +1,8 @@
 """Classification and valence/arousal metrics: the numbers every run's ``metrics.json`` holds.
 
-scikit-learn computes everything it has; Krippendorff's alpha (nominal) and the affect-regression
-measures the FER literature reports (SAGR, CCC) are written out here because no dependency has them.
+scikit-learn computes everything it has; Krippendorff's alpha (nominal), the affect-regression
+measures the FER literature reports (SAGR, CCC) and the expected calibration error are written out here
+because no installed dependency has them.
 """
 
 from __future__ import annotations
@@ -64,12 +65,63 @@ def krippendorff_alpha_nominal(ratings: np.ndarray) -> float:
     return float(1.0 - (n - 1) * observed / expected)
 
 
+ECE_BINS = 15
+
+
+def reliability_bins(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> dict[str, np.ndarray]:
+    """Top-1 confidence against accuracy in ``bins`` equal-width confidence bins over [0, 1].
+
+    Returns ``count``, ``confidence`` (mean top-1 probability) and ``accuracy`` per bin (NaN where empty).
+    A confidence of exactly 1 falls in the last bin (the bins are right-closed, as in Guo et al. 2017).
+    """
+    p = _as_probs(probs)
+    y = np.asarray(labels, dtype=np.int64)
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(float)
+    which = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
+    count = np.bincount(which, minlength=bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(which, weights=conf, minlength=bins) / count
+        accuracy = np.bincount(which, weights=correct, minlength=bins) / count
+    return {"count": count, "confidence": confidence, "accuracy": accuracy}
+
+
+def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE (Guo et al. 2017): the count-weighted mean |accuracy − confidence| over ``bins`` confidence bins."""
+    b = reliability_bins(labels, probs, bins)
+    n = b["count"].sum()
+    if n == 0:
+        return float("nan")
+    keep = b["count"] > 0
+    return float(np.sum(b["count"][keep] * np.abs(b["accuracy"][keep] - b["confidence"][keep])) / n)
+
+
+def hard_roc_auc(labels: np.ndarray, pred: np.ndarray, num_classes: int) -> float:
+    """Macro one-vs-rest ROC-AUC of hard (argmax) predictions, i.e. scored on their one-hot vectors.
+
+    With a 0/1 score the ROC curve has one corner, so each class's AUC is (TPR + TNR) / 2. This is
+    what the second document reports as AUC (its own per-class table reproduces its figures this way);
+    ferbench's ``roc_auc`` ranks the probabilities instead. Classes absent from ``labels`` are left out.
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    pred = np.asarray(pred, dtype=np.int64)
+    per = []
+    for c in range(num_classes):
+        pos = y == c
+        if not 0 < pos.sum() < len(y):
+            continue
+        per.append(roc_auc_score(pos, (pred == c).astype(float)))
+    return float(np.mean(per)) if per else float("nan")
+
+
 def classification_metrics(labels: np.ndarray, logits_or_probs: np.ndarray, classes: list[str]) -> dict:
     """Every classification number a run reports, from true labels and per-class scores.
 
     ``logits_or_probs`` is (N, C); rows that are not already probabilities are soft-maxed.
     ROC-AUC and PR-AUC are one-vs-rest macro averages over the classes present in ``labels``
-    (a class absent from the test set has no defined AUC and is left out of the mean, not scored 0).
+    (a class absent from the test set has no defined AUC and is left out of the mean, not scored 0);
+    ``roc_auc_hard`` is the same from argmax predictions (:func:`hard_roc_auc`); ``ece`` is the
+    15-bin expected calibration error of the probabilities.
     """
     y = np.asarray(labels, dtype=np.int64)
     probs = _as_probs(logits_or_probs)
@@ -97,6 +149,8 @@ def classification_metrics(labels: np.ndarray, logits_or_probs: np.ndarray, clas
         "krippendorff_alpha": krippendorff_alpha_nominal(np.stack([y, pred], axis=1)),
         "roc_auc": float(np.mean(roc)) if roc else float("nan"),
         "pr_auc": float(np.mean(ap)) if ap else float("nan"),
+        "roc_auc_hard": hard_roc_auc(y, pred, k),
+        "ece": expected_calibration_error(y, probs),
         "per_class": {
             c: {
                 "precision": float(prec[i]),

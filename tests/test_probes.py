@@ -30,7 +30,7 @@ from ferbench.probes.resize import (
 )
 from ferbench.probes.runs import ProbeError, load_probe_run
 from ferbench.probes.subgroups import (
-    bootstrap_means,
+    cluster_bootstrap,
     match_groups_csv,
     percentile_ci,
     subgroup_analysis,
@@ -84,7 +84,8 @@ def test_degrade_is_identity_at_native_size_and_loses_detail_below():
 
 def test_resize_sweep_accuracy_falls_at_small_sizes(synth_run):
     df, d = resize_sweep(synth_run, sizes=[48, 24, 14], methods=["cubic", "area-linear"], device="cpu")
-    assert list(df.columns) == ["method", "size", "accuracy", "n", "native"]
+    assert list(df.columns) == ["method", "size", "accuracy", "n", "native", "clean"]
+    assert df["clean"].eq(_metrics(synth_run)["accuracy"]).all()  # the run's own test path, exactly
     assert (df["native"] == 48).all()  # the stored side: sizes above it are upsample-and-back
     on_disk = pd.read_csv(d / "resize.csv")
     assert len(on_disk) == 6 and d == synth_run / "probes"
@@ -106,14 +107,31 @@ def test_resize_sweep_accuracy_falls_at_small_sizes(synth_run):
 
 
 def test_bootstrap_interval_matches_the_binomial_one():
-    correct = np.r_[np.ones(280), np.zeros(120)]  # p = 0.7, n = 400
-    rng = np.random.default_rng(0)
-    boots = bootstrap_means(correct, 4000, rng)
+    correct = np.r_[np.ones(280), np.zeros(120)]  # p = 0.7, n = 400, each image its own unit
+    labels = np.zeros(400, int)
+    pred = np.where(correct > 0, 0, 1)
+    images = np.arange(400)
+    boots, bal = cluster_bootstrap(labels, pred, images, 2, 4000, np.random.default_rng(0))
     lo, hi = percentile_ci(boots)
     half = 1.96 * np.sqrt(0.7 * 0.3 / 400)
     assert lo < 0.7 < hi
     assert hi - lo == pytest.approx(2 * half, rel=0.15)
-    assert np.array_equal(boots, bootstrap_means(correct, 4000, np.random.default_rng(0)))
+    assert np.allclose(bal, boots)  # one class present: balanced accuracy is its recall
+    again, _ = cluster_bootstrap(labels, pred, images, 2, 4000, np.random.default_rng(0))
+    assert np.array_equal(boots, again)
+
+
+def test_subject_bootstrap_is_wider_when_a_subjects_images_agree():
+    """40 subjects of 10 images each, every subject all right or all wrong: the images are not 400
+    independent draws; the subject bootstrap's interval is that of a proportion of 40 (about √10 wider)."""
+    labels = np.zeros(400, int)
+    subject = np.repeat(np.arange(40), 10)
+    pred = np.where(subject < 28, 0, 1)  # 28 of 40 subjects right: accuracy 0.7
+    by_subject, _ = cluster_bootstrap(labels, pred, subject, 2, 4000, np.random.default_rng(0))
+    by_image, _ = cluster_bootstrap(labels, pred, np.arange(400), 2, 4000, np.random.default_rng(0))
+    width = np.subtract(*percentile_ci(by_subject)[::-1])
+    assert width == pytest.approx(2 * 1.96 * np.sqrt(0.7 * 0.3 / 40), rel=0.15)
+    assert width > 2.5 * np.subtract(*percentile_ci(by_image)[::-1])
 
 
 def test_subgroup_analysis_difference_and_small_cell_warnings():
@@ -163,11 +181,19 @@ def test_subgroups_child_vs_adult_on_synthetic(synth_run, tmp_path):
     on_disk = json.loads((d / "subgroups.json").read_text())
     assert on_disk["differences"] == res["differences"]
     rows = pd.read_csv(d / "subgroups.csv")
-    assert list(rows.columns) == ["group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy"]
+    assert list(rows.columns) == ["group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy", "n_units",
+                                  "unit"]
+    # the synthetic store has subjects: they, not the images, are what the bootstrap resamples
+    assert res["unit"] == "subject" and (rows["unit"] == "subject").all()
+    assert all(0 < v["n_units"] < v["n"] for v in res["groups"].values())
+    o = res["overall"]
+    assert o["ci_low"] <= o["accuracy"] <= o["ci_high"]
+    assert o["accuracy"] == pytest.approx(_metrics(synth_run)["accuracy"])
     g = res["groups"]
     assert set(g) == {"adult", "child"} and res["n_ungrouped"] == 0
     for v in g.values():
-        assert v["ci_low"] <= v["accuracy"] <= v["ci_high"] and v["ci_high"] - v["ci_low"] < 0.3
+        # over subjects (a few per group on this small test split) the interval is wide, not uninformative
+        assert v["ci_low"] <= v["accuracy"] <= v["ci_high"] and v["ci_high"] - v["ci_low"] < 0.45
         assert sum(v["counts"].values()) == v["n"]
     # the groups partition the test set, so they add up to the run's own accuracy
     total = sum(v["n"] * v["accuracy"] for v in g.values()) / res["n_test"]
@@ -175,6 +201,9 @@ def test_subgroups_child_vs_adult_on_synthetic(synth_run, tmp_path):
     (diff,) = res["differences"]
     assert (diff["a"], diff["b"]) == ("adult", "child")
     assert diff["ci_low"] <= diff["difference"] <= diff["ci_high"]
+    assert diff["balanced_accuracy_difference"] == pytest.approx(
+        g["child"]["balanced_accuracy"] - g["adult"]["balanced_accuracy"])
+    assert diff["balanced_ci_low"] <= diff["balanced_accuracy_difference"] <= diff["balanced_ci_high"]
     # synthetic children show smaller expressions: the gap is there, with its interval
     assert g["adult"]["accuracy"] > g["child"]["accuracy"]
 

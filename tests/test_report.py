@@ -118,19 +118,22 @@ def test_gain_table_pairs_runs_by_seed_and_fold(tmp_path):
     for f, (b, a) in enumerate(zip(base, att, strict=True)):
         make_run(tmp_path, "ckplus", "vgg19", "none", fold=f, accuracy=b)
         make_run(tmp_path, "ckplus", "vgg19", "cbam", fold=f, accuracy=a)
-    make_run(tmp_path, "ckplus", "vgg19", "se", fold=0, accuracy=0.9)  # one pair: no interval
+    make_run(tmp_path, "ckplus", "vgg19", "se", fold=0, accuracy=0.9)  # 1 of 4 folds: incomplete, left out
     make_run(tmp_path, "jaffe", "vgg19", "cbam", accuracy=0.9)  # no run without attention: not paired
     coll = collect(tmp_path)
     (t,) = gain_tables(coll)
     rows = t.display.set_index("Model")
-    assert list(rows.index) == ["VGG-19 + SEN-Net", "VGG-19 + CBAM"] and set(rows["Dataset"]) == {"CK+"}
+    assert list(rows.index) == ["VGG-19 + CBAM"] and set(rows["Dataset"]) == {"CK+"}
+    assert "VGG-19 + SEN-Net on CK+ (1 of 4 folds)" in t.note
     cbam = rows.loc["VGG-19 + CBAM"]
     ck = coll.runs[coll.runs["dataset"] == "ckplus"].set_index(["attention", "fold"])["accuracy"]
     diffs = [100 * (ck["cbam", f] - ck["none", f]) for f in range(4)]  # about 3, 1, 5, 0 points
-    lo, hi = stats.ttest_1samp(diffs, 0).confidence_interval(0.95)
-    assert cbam["pairs"] == "4" and cbam["Δ Accuracy (pp)"] == f"{np.mean(diffs):+.2f}"
-    assert cbam["95% CI"] == f"[{lo:+.2f}, {hi:+.2f}]" and lo < 0 < hi
-    assert rows.loc["VGG-19 + SEN-Net", "95% CI"] == "–" and rows.loc["VGG-19 + SEN-Net", "pairs"] == "1"
+    plain = stats.ttest_1samp(diffs, 0)
+    assert cbam["pairs"] == "4 folds" and cbam["Δ Accuracy (pp)"] == f"{np.mean(diffs):+.2f}"
+    assert cbam["p (uncorrected paired t)"] == f"{plain.pvalue:.3f}"
+    lo, hi = (float(x) for x in cbam["95% CI"].strip("[]").split(","))
+    plo, phi = plain.confidence_interval(0.95)
+    assert lo < plo < 0 < phi < hi  # the corrected interval is wider than the plain one
 
 
 def test_compare_puts_ferbench_beside_the_reported_number(tmp_path):
@@ -156,8 +159,9 @@ def test_probe_tables_resize_and_subgroups(tmp_path):
     coll = collect(tmp_path)
     (rt,) = resize_tables(coll, ["arch", "attention", "activation", "heads"])
     # sizes largest first, as the document; the native side (the run's 48 px) carries a footnote
-    assert list(rt.display.columns) == ["Method", "48^[a]", "32", "16"]
-    assert "native side (48 px)" in rt.footnotes["a"]
+    assert list(rt.display.columns) == ["Method", "clean^[b]", "48 (native)^[a]", "32", "16"]
+    assert "native side (48 px)" in rt.footnotes["a"] and "own test accuracy" in rt.footnotes["b"]
+    assert rt.display["clean^[b]"][0] == "80.00%"  # the run's metrics.json accuracy
     assert list(rt.display["Method"]) == ["Both Cubic", "Cubic Linear"]
     assert rt.display["16"][0] == "56.00%" and "(n=1 run)" in rt.title
     groups, diff = subgroup_tables(coll)
@@ -184,7 +188,8 @@ def test_classification_and_valence_arousal_tables(tmp_path):
     eight = [*SEVEN, "contempt"]
     for arch, acc in (("resnet18", 0.75), ("mobilenetv2", 0.7)):
         make_run(
-            tmp_path, "affectnet", arch, "none", "relu", classes=eight, heads="cls+va", va=True, accuracy=acc
+            tmp_path, "affectnet", arch, "none", "relu", classes=eight, heads="cls+va", va=True, accuracy=acc,
+            logits=True,
         )
     w = build_report(tmp_path, tmp_path / "o", formats="markdown,csv", figures=False)
     md = w["markdown"].read_text()
@@ -203,6 +208,13 @@ def test_classification_and_valence_arousal_tables(tmp_path):
     assert r18["status"] == "compared" and r18["diff"] == pytest.approx(0.75 - 0.82)
     acc = cmp[(cmp["arch"] == "resnet18") & (cmp["metric"] == "accuracy")].iloc[0]
     assert acc["ours_mean"] == pytest.approx(75.0) and acc["unit"] == "%"  # "76.7" is printed without %
+    # its AUC is from hard predictions: compared with ferbench's hard-label AUC; its alpha is not comparable
+    auc = cmp[(cmp["arch"] == "resnet18") & (cmp["table"].str.startswith("Quantitative Class"))
+              & (cmp["row_label"] == "AUC")].iloc[0]
+    runs = collect(tmp_path).runs.set_index("arch")
+    assert auc["metric"] == "roc_auc_hard" and auc["ours_mean"] == pytest.approx(runs.loc["resnet18", "roc_auc_hard"])
+    alpha = cmp[(cmp["arch"] == "resnet18") & (cmp["metric"] == "krippendorff_alpha")].iloc[0]
+    assert alpha["status"] == "not comparable" and "not comparable" in alpha["why"] and np.isnan(alpha["diff"])
 
 
 # ---- bad input: a message, and the rest of the report ---------------------------------------------
@@ -290,7 +302,7 @@ def test_all_formats_figures_and_latex_compiles(tmp_path):
         assert f"## {section}" in md
     assert "VGG-tiny + SEN-Net" in md and "(↑ 5.00 pp)" in md
     assert not re.search(r"\([↑↓] [\d.]+%\)", md.split("Reproduced")[0])  # a difference of % is in pp
-    assert "48<sup>a</sup>" in md and "<sup>a</sup> The native side (48 px)" in md  # a footnote survives
+    assert "48 (native)<sup>a</sup>" in md and "<sup>a</sup> The native side (48 px)" in md  # a footnote survives
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
         assert (out / link).is_file()
     figs = [k for k in w if k.startswith("figure:")]
@@ -300,7 +312,7 @@ def test_all_formats_figures_and_latex_compiles(tmp_path):
     assert "<table class='sortable'" in w["html"].read_text()
     tex = w["latex"].read_text()
     assert r"\begin{document}" in tex and r"\toprule" in tex and r"\begin{longtable}" in tex
-    assert r"$\Delta$ = attention minus" in tex and r"48\textsuperscript{a}" in tex
+    assert r"$\Delta$ = attention minus" in tex and r"48 (native)\textsuperscript{a}" in tex
     assert "[U+" not in tex
     if not shutil.which("pdflatex"):
         pytest.skip("pdflatex not installed (apt: texlive-latex-base texlive-latex-recommended)")

@@ -115,12 +115,13 @@ def resize_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_sweep(df: pd.DataFrame, path: Path, title: str = "", *, native: int | None = None,
-               num_classes: int | None = None, pdf: bool = False) -> list[Path]:
+               num_classes: int | None = None, pdf: bool = False, clean: float | None = None) -> list[Path]:
     """Accuracy against size, one line per method (log axis, largest on the left); written as ``path``
     (PNG, and PDF beside it when ``pdf``). ``df`` holds one run or several (mean line, ± std band).
 
-    Sizes above ``native`` (the stored side) are shaded and named for what they are: the image is
-    upsampled to that side and back, so no detail is removed there.
+    Sizes at and above ``native`` (the stored side) are shaded and named for what they are: the image
+    is upsampled to that side and back (or not resized), so no detail is removed there. ``clean`` (a
+    fraction) draws the run's own test accuracy, the evaluation path without any resize step.
     """
     sizes = sorted(pd.to_numeric(df["size"]).unique())
     with AccuracyCanvas(path, title or "resolution sweep", "side the test images are resized to (px)",
@@ -133,9 +134,11 @@ def plot_sweep(df: pd.DataFrame, path: Path, title: str = "", *, native: int | N
         c.ax.minorticks_off()
         if native:
             c.ax.axvline(native, color="0.35", ls="--", lw=0.9, label=f"native side ({native} px)")
-            if sizes[-1] > native:
-                c.ax.axvspan(native, sizes[-1] * 1.08, color="0.85", alpha=0.6, lw=0,
-                             label="above native: upsampled and back")
+            if sizes[-1] >= native:
+                c.ax.axvspan(native / 1.04, sizes[-1] * 1.08, color="0.85", alpha=0.6, lw=0,
+                             label="native and above: no detail removed (upsampled and back)")
+        if clean is not None and np.isfinite(clean):
+            c.ax.axhline(100 * clean, color="0.2", ls=":", lw=1.0, label=f"clean: the run's test ({100 * clean:.1f}%)")
         c.ax.set_xlim(sizes[-1] * 1.08, sizes[0] / 1.08)  # inverted: resolution falls to the right
     return c.paths
 
@@ -153,8 +156,9 @@ def resize_sweep(
 ) -> tuple[pd.DataFrame, Path]:
     """Run the resolution sweep on one finished run; writes ``resize.csv``, ``resize.md``, ``resize.png``.
 
-    Returns the long table (``method, size, accuracy, n, native``; ``native`` is the stored side, above
-    which a size is an upsample-and-back) and the directory written. ``seed`` is accepted for the
+    Returns the long table (``method, size, accuracy, n, native, clean``; ``native`` is the stored side,
+    above which a size is an upsample-and-back; ``clean`` the accuracy of the unchanged test images, which
+    equals the run's metrics.json accuracy) and the directory written. ``seed`` is accepted for the
     common probe interface; the sweep itself is deterministic. ``reuse``: when the files there are
     current (same sizes and methods, same training of the run), read them back instead of sweeping again.
     """
@@ -170,6 +174,8 @@ def resize_sweep(
         return pd.read_csv(d / "resize.csv"), d
     df = sweep(probe, sizes, methods)
     df["native"] = int(probe.images.shape[1])
+    # the stored images through predict() unchanged: the run's own test evaluation path, no resize step
+    df["clean"] = probe.accuracy(probe.images)
     table = (100 * resize_table(df)).map(lambda v: f"{v:.2f}%")
     write_outputs(d, "resize", options, probe.path, {
         "resize.csv": lambda tmp: df.to_csv(tmp, index=False),
@@ -177,6 +183,7 @@ def resize_sweep(
                                                 + table.to_markdown() + "\n"),
         "resize.png": lambda tmp: plot_sweep(df, tmp, title=f"Resolution sweep: {probe.cell} "
                                              f"(n={len(probe.labels)} test images)",
-                                             native=int(probe.images.shape[1]), num_classes=len(probe.classes)),
+                                             native=int(probe.images.shape[1]), num_classes=len(probe.classes),
+                                             clean=float(df["clean"].iloc[0])),
     })
     return df, d

@@ -13,8 +13,13 @@ trailing path components that name a single image (so absolute and dataset-relat
 match). Rows matching no image are counted and listed; rows matching a non-test image are counted.
 
 Predictions are the run's own test logits (``logits.npz``), so the groups add up to the run's
-reported accuracy. Intervals are percentile bootstraps: each group is resampled within itself
-(``resamples`` times, seeded), and a difference uses independent resamples of the two groups.
+reported accuracy. Intervals are percentile bootstraps over the independent unit: the store's subjects
+when it records them (CK+, JAFFE, synthetic: a subject's images — several frames of one sequence — are
+not independent draws, so resampling images would make the intervals too narrow), else the images.
+Each group is resampled within itself (``resamples`` times, seeded), a difference uses independent
+resamples of the two groups, and the same resamples give the interval of the balanced-accuracy
+difference (the groups' class mixes differ, so plain accuracy partly measures the mix). The whole test
+set gets an accuracy interval over the same unit (``overall``).
 """
 
 from __future__ import annotations
@@ -33,19 +38,35 @@ MIN_CELL = 10
 RESAMPLES = 2000
 
 
-def bootstrap_means(correct: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """``resamples`` bootstrap means of a 0/1 vector, vectorised (one (B, n) draw)."""
-    correct = np.asarray(correct, dtype=np.float32)
-    n = len(correct)
-    if n == 0:
-        return np.full(resamples, np.nan)
-    # chunk so a large group never allocates more than ~32M indices at once
-    step = max(1, 32_000_000 // n)
-    out = np.empty(resamples, np.float64)
+def cluster_bootstrap(labels: np.ndarray, pred: np.ndarray, units: np.ndarray, num_classes: int,
+                      resamples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap accuracy and balanced accuracy resampling whole ``units`` (subject ids, or one per image)
+    with replacement; returns two arrays of ``resamples`` values.
+
+    Each unit is summarised by its per-class image and correct counts; a resample is a multiplicity per
+    unit, so every statistic is a weighted sum (vectorised, chunked to bound memory). Balanced accuracy
+    is the mean recall over the classes present in the resample.
+    """
+    _, unit_id = np.unique(np.asarray(units).astype(str), return_inverse=True)
+    n_units = int(unit_id.max()) + 1 if len(unit_id) else 0
+    if n_units == 0:
+        return np.full(resamples, np.nan), np.full(resamples, np.nan)
+    y = np.asarray(labels, dtype=np.int64)
+    cell = unit_id * num_classes + y
+    count = np.bincount(cell, minlength=n_units * num_classes).reshape(n_units, num_classes).astype(float)
+    right = np.bincount(cell, weights=(np.asarray(pred) == y).astype(float),
+                        minlength=n_units * num_classes).reshape(n_units, num_classes)
+    acc, bal = np.empty(resamples), np.empty(resamples)
+    step = max(1, 8_000_000 // n_units)
     for lo in range(0, resamples, step):
         hi = min(resamples, lo + step)
-        out[lo:hi] = correct[rng.integers(0, n, size=(hi - lo, n))].mean(axis=1)
-    return out
+        draw = rng.integers(0, n_units, size=(hi - lo, n_units)) + n_units * np.arange(hi - lo)[:, None]
+        mult = np.bincount(draw.ravel(), minlength=(hi - lo) * n_units).reshape(hi - lo, n_units)
+        n, k = mult @ count, mult @ right
+        acc[lo:hi] = k.sum(1) / n.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bal[lo:hi] = np.nanmean(np.where(n > 0, k / n, np.nan), axis=1)
+    return acc, bal
 
 
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -148,11 +169,13 @@ def subgroup_analysis(
     seed: int = 0,
     level: float = 0.95,
     min_cell: int = MIN_CELL,
+    units: np.ndarray | None = None,
 ) -> dict:
     """Per-group metrics, bootstrap intervals and pairwise differences for aligned test arrays.
 
     ``logits`` (N, C) scores, ``groups`` one label per test image, ``""`` for an image in no group
-    (counted, not used).
+    (counted, not used). ``units``: the independent unit of each image (subject ids) the bootstrap
+    resamples; ``None`` or all empty: each image is its own unit.
     """
     from ferbench.metrics import classification_metrics
 
@@ -165,18 +188,26 @@ def subgroup_analysis(
     if not names:
         raise ProbeError("no test image has a group: check the groups CSV / meta column")
     rng = np.random.default_rng(seed)
+    has_units = units is not None and (np.asarray(units, dtype=object).astype(str) != "").all()
+    unit_of = (np.asarray(units, dtype=object).astype(str) if has_units
+               else np.arange(len(labels)).astype(str))
+    pred_all = logits.argmax(1)
+    k = len(classes)
+    overall_acc, _ = cluster_bootstrap(labels, pred_all, unit_of, k, resamples, rng)
     out_groups: dict[str, dict] = {}
     boots: dict[str, np.ndarray] = {}
+    bal_boots: dict[str, np.ndarray] = {}
     warnings: list[str] = []
     for g in names:
         m = groups == g
         y = labels[m]
         cm = classification_metrics(y, logits[m], classes)
-        boots[g] = bootstrap_means(logits[m].argmax(1) == y, resamples, rng)
+        boots[g], bal_boots[g] = cluster_bootstrap(y, pred_all[m], unit_of[m], k, resamples, rng)
         lo, hi = percentile_ci(boots[g], level)
         counts = {c: int(v["support"]) for c, v in cm["per_class"].items()}
         out_groups[g] = {
             "n": int(m.sum()),
+            "n_units": int(len(set(unit_of[m].tolist()))),
             "accuracy": cm["accuracy"],
             "ci_low": lo,
             "ci_high": hi,
@@ -191,14 +222,17 @@ def subgroup_analysis(
                      "not reliable" for c, n in counts.items() if n < min_cell]
     diffs = []
     for a, b in combinations(names, 2):
-        d = boots[b] - boots[a]
-        lo, hi = percentile_ci(d, level)
+        lo, hi = percentile_ci(boots[b] - boots[a], level)
+        blo, bhi = percentile_ci(bal_boots[b] - bal_boots[a], level)
         diffs.append({
             "a": a, "b": b,
             "difference": out_groups[b]["accuracy"] - out_groups[a]["accuracy"],  # b minus a
             "ci_low": lo, "ci_high": hi,
             "excludes_zero": bool(lo > 0 or hi < 0),
+            "balanced_accuracy_difference": out_groups[b]["balanced_accuracy"] - out_groups[a]["balanced_accuracy"],
+            "balanced_ci_low": blo, "balanced_ci_high": bhi,
         })
+    olo, ohi = percentile_ci(overall_acc, level)
     return {
         "classes": list(classes),
         "n_test": int(len(labels)),
@@ -207,6 +241,9 @@ def subgroup_analysis(
         "level": level,
         "resamples": int(resamples),
         "seed": int(seed),
+        "unit": "subject" if has_units else "image",
+        "overall": {"n": int(len(labels)), "n_units": int(len(set(unit_of.tolist()))),
+                    "accuracy": float((pred_all == labels).mean()), "ci_low": olo, "ci_high": ohi},
         "groups": out_groups,
         "differences": diffs,
         "warnings": warnings,
@@ -245,7 +282,8 @@ def subgroups(
     d = probe_dir(run_path, cell, out)
     groups_id = {"meta_column": meta_column} if meta_column else {
         "groups_csv": str(groups_csv), "sha256": file_token(groups_csv) if Path(groups_csv).is_file() else None}
-    options = {**groups_id, "resamples": resamples, "seed": seed}
+    # "bootstrap": outputs of the earlier image-level bootstrap are not current, whatever their options
+    options = {**groups_id, "resamples": resamples, "seed": seed, "bootstrap": "unit"}
     if reuse and current(d, "subgroups", options, run_path):
         return json.loads((d / "subgroups.json").read_text()), d
     z = r.logits()
@@ -271,8 +309,9 @@ def subgroups(
     if len(named) > 1 and len(set(named.tolist())) == len(named):
         raise ProbeError(f"{option}: every test image is its own group (an id column?); use a column that "
                          "groups images, e.g. group")
+    subjects = meta["subject"].astype(str).replace({"nan": ""}).to_numpy()[index] if "subject" in meta else None
     res = subgroup_analysis(labels, logits, test_groups, list(r.config["classes"]),
-                            resamples=resamples, seed=seed)
+                            resamples=resamples, seed=seed, units=subjects)
     res = {"cell": cell, "run": str(run_path),
            "source": {"meta_column": meta_column} if meta_column else csv_report, **res}
     if csv_report and csv_report["unmatched"]:
@@ -286,7 +325,8 @@ def subgroups(
 
 
 def subgroup_rows(res: dict) -> pd.DataFrame:
-    """The flat table of ``subgroups.csv``: group, n, accuracy, ci_low, ci_high, balanced_accuracy."""
-    cols = ["group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy"]
-    return pd.DataFrame([{"group": g, **{c: v[c] for c in cols[1:]}} for g, v in res["groups"].items()],
-                        columns=cols)
+    """The flat table of ``subgroups.csv``: group, n, accuracy, ci_low, ci_high, balanced_accuracy, n_units
+    and the bootstrap's unit (subject or image)."""
+    cols = ["group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy", "n_units"]
+    return pd.DataFrame([{"group": g, **{c: v[c] for c in cols[1:]}, "unit": res["unit"]}
+                         for g, v in res["groups"].items()], columns=[*cols, "unit"])

@@ -31,9 +31,13 @@ SCALAR_METRICS = (
     "krippendorff_alpha",
     "roc_auc",
     "pr_auc",
+    "roc_auc_hard",
+    "ece",
 )
 # Columns that identify a model (the default --group-by): runs sharing them are seeds/folds of one cell.
-MODEL_KEYS = ("dataset", "arch", "attention", "activation", "heads")
+# ``grid`` names one (store fingerprint, recipe fingerprint) setup of a dataset: it is always a grouping
+# key (see check_group_by), so runs of two grids or recipes are never pooled nor paired.
+MODEL_KEYS = ("dataset", "grid", "arch", "attention", "activation", "heads")
 VA_METRICS = ("rmse", "corr", "sagr", "ccc")
 
 
@@ -52,8 +56,10 @@ class Collection:
     history: pd.DataFrame  # run_id, epoch, train_loss, train_acc, val_loss, val_acc, ...
     resize: pd.DataFrame  # run_id, method, size, accuracy, n
     subgroups: pd.DataFrame  # run_id, group, n, accuracy, ci_low, ci_high, balanced_accuracy
-    subgroup_diff: pd.DataFrame  # run_id, a, b, diff (= accuracy of a − accuracy of b), ci_low, ci_high
+    subgroup_diff: pd.DataFrame  # run_id, a, b, diff (= accuracy of a − accuracy of b), ci_low, ci_high,
+    # bal_diff, bal_ci_low, bal_ci_high (the same for balanced accuracy), unit (subject | image)
     corrupt: pd.DataFrame  # run_id, corruption, severity, accuracy, n
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)  # run_id, bin, count, confidence, accuracy
     confusion: dict[str, np.ndarray] = field(default_factory=dict)
     unfinished: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -75,6 +81,7 @@ class Collection:
             subgroups=sub(self.subgroups),
             subgroup_diff=sub(self.subgroup_diff),
             corrupt=sub(self.corrupt),
+            calibration=sub(self.calibration),
             confusion={k: v for k, v in self.confusion.items() if k in keep},
             unfinished=self.unfinished,
             problems=list(self.problems),
@@ -104,6 +111,11 @@ def _run_row(run_id: str, run_dir: Path, cfg: dict, m: dict, hist: list[dict]) -
         "num_classes": len(classes),
         **{k: m.get(k) for k in SCALAR_METRICS},
         "n_test": m.get("n_test"),
+        "n_train": (cfg.get("n") or {}).get("train"),
+        "protocol": cfg.get("protocol"),
+        "store_fp": rundir.store_fingerprint(cfg) if cfg else rundir.UNKNOWN,
+        "recipe_fp": rundir.recipe_fingerprint(cfg) if cfg else rundir.UNKNOWN,
+        "grid": "",
         "params": m.get("params", model.get("params")),
         "epochs_run": m.get("epochs_run"),
         "best_epoch": m.get("best_epoch"),
@@ -183,6 +195,12 @@ def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list
         except (OSError, ValueError) as err:
             problems.append(f"{path}: unreadable ({err}); skipped")
             return
+        overall = data.get("overall") if isinstance(data, dict) else None
+        if isinstance(overall, dict):  # the whole test set's accuracy interval, over the same unit
+            out["subgroups"].append(pd.DataFrame([{
+                "run_id": run_id, "group": "all test images", "n": overall.get("n"),
+                "accuracy": overall.get("accuracy"), "ci_low": overall.get("ci_low"),
+                "ci_high": overall.get("ci_high"), "n_units": overall.get("n_units"), "unit": data.get("unit")}]))
         # the probe writes each pairwise difference as b − a; keep that orientation explicitly
         for d in data.get("differences") or [] if isinstance(data, dict) else []:
             out["subgroup_diff"].append(
@@ -195,10 +213,99 @@ def _read_probes(run_id: str, probes: Path, out: dict[str, list], problems: list
                             "diff": d.get("difference"),
                             "ci_low": d.get("ci_low"),
                             "ci_high": d.get("ci_high"),
+                            # the same orientation for the balanced-accuracy difference (newer probes)
+                            "bal_diff": d.get("balanced_accuracy_difference"),
+                            "bal_ci_low": d.get("balanced_ci_low"),
+                            "bal_ci_high": d.get("balanced_ci_high"),
+                            # the bootstrap's unit; older probe files resampled images
+                            "unit": data.get("unit", "image"),
                         }
                     ]
                 )
             )
+
+
+def _calibration(run_dir: Path, row: dict, m: dict, problems: list[str]) -> dict | None:
+    """The run's reliability bins from its test logits; fills ``ece`` and ``roc_auc_hard`` in ``row``
+    where metrics.json predates them. None (and a problem named) when the logits are missing."""
+    from ferbench.metrics import expected_calibration_error, hard_roc_auc, reliability_bins
+
+    if not (run_dir / rundir.LOGITS).is_file():
+        if m.get("ece") is None:
+            problems.append(f"{run_dir}: no {rundir.LOGITS}: no ECE, hard-label AUC or reliability diagram")
+        return None
+    try:
+        z = rundir.Run(path=run_dir, config={}, metrics=m).logits()
+        labels, logits = z["labels"], z["logits"]
+    except (OSError, ValueError, KeyError) as err:
+        problems.append(f"{run_dir / rundir.LOGITS}: unreadable ({err}); no ECE or reliability bins for it")
+        return None
+    if row.get("ece") is None:
+        row["ece"] = expected_calibration_error(labels, logits)
+    if row.get("roc_auc_hard") is None:
+        row["roc_auc_hard"] = hard_roc_auc(labels, np.asarray(logits).argmax(1), np.asarray(logits).shape[1])
+    return reliability_bins(labels, logits)
+
+
+def _drop_duplicates(coll: Collection) -> Collection:
+    """Two runs of one cell id with the same fingerprints (a grid copied into two folders) are one
+    run: the first is kept, the others are dropped and named, so no mean is over copies of a cell."""
+    runs = coll.runs
+    if not len(runs):
+        return coll
+    dup = runs.duplicated(["cell", "store_fp", "recipe_fp"], keep="first")
+    if not dup.any():
+        return coll
+    for _, d in runs[dup].iterrows():
+        first = runs[(runs["cell"] == d["cell"]) & (runs["store_fp"] == d["store_fp"])
+                     & (runs["recipe_fp"] == d["recipe_fp"])]["run_id"].iloc[0]
+        coll.problems.append(f"{d['run_id']} is a duplicate of {first} (same cell {d['cell']} and fingerprints); "
+                             "counted once")
+    return coll.restrict(runs.loc[~dup, "run_id"])
+
+
+def _name_grids(runs: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
+    """``grid``: empty where a dataset has one (store, recipe) setup; else a name per setup: the folder
+    its runs sit in above their cell ids (what ``--out``/``--name`` chose), or its recipe fingerprint."""
+    if not len(runs):
+        return runs
+    runs = runs.copy()
+    prefix = [r[: -len(c)].strip("/") if c and r.endswith(c) else "" for r, c in zip(runs["run_id"], runs["cell"],
+                                                                                      strict=True)]
+    runs["_prefix"] = prefix
+    for ds, g in runs.groupby("dataset"):
+        setups = list(dict.fromkeys(zip(g["store_fp"], g["recipe_fp"], strict=True)))
+        if len(setups) < 2:
+            continue
+        names = {}
+        for st, rc in setups:
+            sel = g[(g["store_fp"] == st) & (g["recipe_fp"] == rc)]
+            folders = sorted(set(sel["_prefix"]) - {""})
+            names[(st, rc)] = ", ".join(folders) if folders else f"recipe {rc[:8]}"
+        if len(set(names.values())) < len(names):  # one folder holding two setups: name them by recipe
+            names = {k: f"{v} (recipe {k[1][:8]}, store {k[0][:8]})" for k, v in names.items()}
+        for (st, rc), name in names.items():
+            runs.loc[(runs["dataset"] == ds) & (runs["store_fp"] == st) & (runs["recipe_fp"] == rc), "grid"] = name
+        problems.append(f"dataset {ds!r} has runs of {len(setups)} different setups (store or training recipe); "
+                        f"they are reported as separate rows, never pooled or paired: {'; '.join(names.values())}")
+    return runs.drop(columns="_prefix")
+
+
+def _fold_counts(runs: pd.DataFrame) -> pd.DataFrame:
+    """``k_folds``: the folds a k-fold setup has (the distinct folds any of its runs used); ``folds``: how
+    many of them the run's model-and-seed cell finished. A cell with fewer is incomplete."""
+    runs = runs.copy()
+    runs["k_folds"] = np.nan
+    runs["folds_done"] = np.nan
+    kfold = runs["fold"] >= 0
+    if not kfold.any():
+        return runs
+    setup = ["dataset", "grid"]
+    k = runs[kfold].groupby(setup)["fold"].transform("nunique")
+    runs.loc[kfold, "k_folds"] = k
+    cell = [*setup, "arch", "attention", "activation", "heads", "seed"]
+    runs.loc[kfold, "folds_done"] = runs[kfold].groupby(cell)["fold"].transform("nunique")
+    return runs
 
 
 def _split_class_sets(runs: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
@@ -267,7 +374,8 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
     found = rundir.scan(root)
     out: dict[str, list] = {
         k: []
-        for k in ("runs", "per_class", "va", "history", "resize", "subgroups", "subgroup_diff", "corrupt")
+        for k in ("runs", "per_class", "va", "history", "resize", "subgroups", "subgroup_diff", "corrupt",
+                  "calibration")
     }
     confusion: dict[str, np.ndarray] = {}
     unfinished: list[Path] = found.unfinished
@@ -285,7 +393,12 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
                 f"{run_dir / METRICS}: no 'accuracy' in it (not a ferbench metrics file); skipped"
             )
             continue
-        out["runs"].append(_run_row(run_id, run_dir, cfg, m, hist))
+        row = _run_row(run_id, run_dir, cfg, m, hist)
+        bins = _calibration(run_dir, row, m, problems)
+        if bins is not None:
+            out["calibration"].append(pd.DataFrame({"run_id": run_id, "bin": np.arange(len(bins["count"])),
+                                                    **bins}))
+        out["runs"].append(row)
         for cls, d in (m.get("per_class") or {}).items():
             out["per_class"].append(
                 {
@@ -316,6 +429,11 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
                 f"{root} holds no ferbench run directories (none has {CONFIG} or {METRICS}); pass the folder "
                 "`ferbench grid --out` wrote (default results/runs/<grid name>)"
             )
+    no_logits = [p for p in problems if p.endswith("no ECE, hard-label AUC or reliability diagram")]
+    if len(no_logits) > 1:  # one line for many runs
+        problems[:] = [p for p in problems if p not in no_logits]
+        problems.append(f"{len(no_logits)} runs have no {rundir.LOGITS} (e.g. {no_logits[0].split(':')[0]}): "
+                        "no ECE, hard-label AUC or reliability diagram for them")
     if unfinished:
         shown = ", ".join(str(p.relative_to(root)) for p in unfinished[:10])
         more = f" and {len(unfinished) - 10} more" if len(unfinished) > 10 else ""
@@ -341,8 +459,10 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
         subgroups=cat(
             "subgroups", ["run_id", "group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy"]
         ),
-        subgroup_diff=cat("subgroup_diff", ["run_id", "a", "b", "diff", "ci_low", "ci_high"]),
+        subgroup_diff=cat("subgroup_diff", ["run_id", "a", "b", "diff", "ci_low", "ci_high", "bal_diff",
+                                            "bal_ci_low", "bal_ci_high", "unit"]),
         corrupt=cat("corrupt", ["run_id", "corruption", "severity", "accuracy", "n"]),
+        calibration=cat("calibration", ["run_id", "bin", "count", "confidence", "accuracy"]),
         confusion=confusion,
         unfinished=unfinished,
         problems=problems,
@@ -352,6 +472,9 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
         if not len(coll.runs):
             coll.problems.append(f"--filter {filter!r} matched none of the {len(runs)} finished runs")
     coll.runs = _split_class_sets(coll.runs.copy(), coll.problems)  # after --filter: it may pick one set
+    coll = _drop_duplicates(coll)
+    coll.runs = _name_grids(coll.runs, coll.problems)
+    coll.runs = _fold_counts(coll.runs)
     return coll
 
 
@@ -368,6 +491,7 @@ def aggregate(runs: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.Dat
         row = dict(zip(keys, key, strict=False))
         row["n"] = len(grp)
         row["run_ids"] = list(grp["run_id"])
+        row["incomplete"] = incompleteness(grp)
         for m in metrics:
             vals = pd.to_numeric(grp[m], errors="coerce").dropna() if m in grp else pd.Series(dtype=float)
             row[f"{m}_mean"] = float(vals.mean()) if len(vals) else np.nan
@@ -377,10 +501,20 @@ def aggregate(runs: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def incompleteness(grp: pd.DataFrame) -> str:
+    """"" for runs that make finished cells; else ``"k of K folds"`` (the fewest folds any of its seeds
+    finished, of the K its setup has): a k-fold mean over part of the folds is not a k-fold result."""
+    if "folds_done" not in grp or not grp["folds_done"].notna().any():
+        return ""
+    done, k = int(grp["folds_done"].min()), int(grp["k_folds"].max())
+    return "" if done >= k else f"{done} of {k} folds"
+
+
 def check_group_by(runs: pd.DataFrame, group_by: list[str] | None) -> list[str]:
     """The model key columns: ``group_by`` validated against the runs table, or :data:`MODEL_KEYS`."""
     if not group_by:
         return list(MODEL_KEYS)
+    group_by = [*group_by, *(["grid"] if "grid" not in group_by else [])]  # setups are never pooled
     bad = [c for c in group_by if c not in runs.columns]
     if bad:
         cols = ", ".join(c for c in runs.columns if c not in ("path", "classes", "run_id"))

@@ -169,13 +169,16 @@ def resize_figures(coll: Collection, keys: list[str], out: Path, pdf: bool) -> l
         n = sub["run_id"].nunique()
         stem = slug("resize", *rec.values())
         title = f"Resolution sweep: {label} ({_runs_text(n)})"
+        clean = pd.to_numeric(coll.runs.loc[coll.runs["run_id"].isin(ids), "accuracy"], errors="coerce").mean()
         paths = plot_sweep(sub, out / f"{stem}.png", title, native=native,
-                           num_classes=_num_classes(coll, ids), pdf=pdf)
+                           num_classes=_num_classes(coll, ids), pdf=pdf, clean=clean)
         notes = ["Each test image is resized to the side on the x axis and back to the model's input size"]
         if native:
             notes.append(f"Right of the dashed line the side is below the native {native} px and detail is lost")
-            if (pd.to_numeric(sub["size"], errors="coerce") > native).any():
-                notes.append("The shaded sizes above it are upsampled and back, which removes no detail")
+            if (pd.to_numeric(sub["size"], errors="coerce") >= native).any():
+                notes.append("The shaded sizes, the native one and above, remove no detail: above it the image "
+                             "is upsampled and back")
+        notes.append("Dotted: clean, the runs' own test accuracy (no resize step)")
         if n > 1:
             notes.append("Line: mean over the runs; band: ± one standard deviation")
         made.append(Figure(stem, "resize", style.caption(title, *notes), paths, table=stem))
@@ -282,6 +285,45 @@ def subgroup_figures(coll: Collection, out: Path, pdf: bool) -> list[Figure]:
     return made
 
 
+def reliability_figures(coll: Collection, keys: list[str], out: Path, pdf: bool) -> list[Figure]:
+    """Reliability diagram per dataset: accuracy against mean top-1 confidence in the 15 ECE bins, the bins
+    of a model's runs pooled (counts summed), one line per model; the diagonal is perfect calibration."""
+    from ferbench.metrics import ECE_BINS
+
+    made = []
+    cal = coll.calibration
+    if not len(cal):
+        return made
+    cal = cal[cal["count"] > 0]
+    for ds in sorted(coll.runs["dataset"].unique(), key=str):
+        groups = [(label, ids, rec) for label, ids, rec in _groups(coll, keys) if rec["dataset"] == ds
+                  and cal["run_id"].isin(ids).any()]
+        if not groups:
+            continue
+        groups.sort(key=lambda x: (arch_order(x[2].get("arch", "")), att_order(x[2].get("attention", ""))))
+        stem = slug("reliability", ds)
+        title = f"Reliability diagram: {dp.dataset_name(ds)}"
+        with style.Canvas(out / stem, width="wide" if len(groups) > 4 else "single", height=4.2, pdf=pdf) as c:
+            style.identity_line(c.ax)
+            for i, (label, ids, _rec) in enumerate(groups):
+                sel = cal[cal["run_id"].isin(ids)].assign(
+                    _c=lambda d: d["confidence"] * d["count"], _a=lambda d: d["accuracy"] * d["count"])
+                b = sel.groupby("bin")[["count", "_c", "_a"]].sum()
+                ece = pd.to_numeric(coll.runs.loc[coll.runs["run_id"].isin(ids), "ece"], errors="coerce").dropna()
+                ece_txt = f"ECE {ece.mean():.3f}" + (f" ± {ece.std(ddof=1):.3f}" if len(ece) > 1 else "")
+                c.ax.plot(100 * b["_c"] / b["count"], 100 * b["_a"] / b["count"], marker="o", ms=3, lw=1.2,
+                          color=f"C{i % 10}", label=f"{label.split(', ')[0]} ({ece_txt}, {_runs_text(len(ece))})")
+            style.percent_axis(c.ax, "y", "accuracy in the bin (%)")
+            style.percent_axis(c.ax, "x", "mean top-1 confidence in the bin (%)")
+            style.legend(c.ax, where="right" if len(groups) > 4 else "best")
+            c.title(title)
+        made.append(Figure(stem, "metrics", style.caption(
+            title, f"Test images in {ECE_BINS} equal-width bins of top-1 confidence, each model's runs pooled; "
+            "a point below the dashed diagonal is over-confident",
+            "ECE: mean ± std over the model's runs, lower is better"), c.paths, table=slug("metrics", ds)))
+    return made
+
+
 def all_figures(coll: Collection, out: Path, keys: list[str], metric: str = "accuracy",
                 pdf: bool = False) -> list[Figure]:
     """Every figure of the report, in section order."""
@@ -289,6 +331,7 @@ def all_figures(coll: Collection, out: Path, keys: list[str], metric: str = "acc
         *heatmap_figures(coll, metric, out, pdf),
         *confusion_figures(coll, keys, out, pdf),
         *curve_figures(coll, keys, out, pdf),
+        *reliability_figures(coll, keys, out, pdf),
         *resize_figures(coll, keys, out, pdf),
         *subgroup_figures(coll, out, pdf),
         *corrupt_figures(coll, keys, out, pdf),

@@ -73,6 +73,16 @@ FRACTIONS = {
 }
 
 
+# Reported numbers that ferbench measures under the same name but that cannot be compared, and why.
+NOT_COMPARABLE = {
+    ("001_27cc889ce1206700", "krippendorff_alpha"): (
+        "not comparable: the document prints −0.14 for all three models although their kappas differ "
+        "(0.46–0.66); Krippendorff's alpha of labels against predictions tracks kappa (ferbench's does), so "
+        "the document's figure is not the same quantity"
+    ),
+}
+
+
 def load_reported() -> pd.DataFrame:
     """Every reported fact (all columns as text; ``value`` as float, NaN where unreadable)."""
     with resources.files("ferbench.report").joinpath(REPORTED_CSV).open(encoding="utf-8") as f:
@@ -170,7 +180,8 @@ def compare(coll: Collection, reported: pd.DataFrame | None = None) -> pd.DataFr
 
     ``status``: ``compared``; ``no run`` (ferbench has no finished run of that dataset/model/setting);
     ``no value`` (matching runs exist but lack this number, e.g. the probe was not run);
-    ``not comparable`` (a dataset statistic or setting ferbench does not measure);
+    ``not comparable`` (a dataset statistic or setting ferbench does not measure, or a number listed in
+    :data:`NOT_COMPARABLE`, whose ``why`` column says why);
     ``unreadable`` (the document's number cannot be read, e.g. ``0.0.``).
     """
     reported = load_reported() if reported is None else reported
@@ -181,7 +192,8 @@ def compare(coll: Collection, reported: pd.DataFrame | None = None) -> pd.DataFr
         metric = fact["metric"]
         mean = std = diff = np.nan
         n = 0
-        if not _counterpart(metric):
+        why = NOT_COMPARABLE.get((fact["doc"], metric), "")
+        if why or not _counterpart(metric):
             status = "not comparable"
         elif not len(runs) or not len(selected := _select_runs(runs, fact, cache)):
             status = "no run"
@@ -213,6 +225,7 @@ def compare(coll: Collection, reported: pd.DataFrame | None = None) -> pd.DataFr
                 "ours_n": n,
                 "diff": diff,
                 "status": status,
+                "why": why,
             }
         )
     return pd.DataFrame(rows)

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ferbench.report import display as dp
-from ferbench.report.collect import MODEL_KEYS, SCALAR_METRICS, VA_METRICS, Collection, aggregate
+from ferbench.report.collect import MODEL_KEYS, SCALAR_METRICS, VA_METRICS, Collection, aggregate, incompleteness
 
 ATTENTION_ORDER = ["none", "se", "eca", "cbam", "coord"]
-LOWER_IS_BETTER = {"rmse"}
+LOWER_IS_BETTER = {"rmse", "ece"}
 # The report's sections in order; the writers number the ones a report has consecutively.
 SECTIONS = {
     "grid": "Architecture × attention grid",
@@ -103,6 +103,8 @@ def model_label(row, keys: list[str], varying: set[str]) -> str:
             extra.append(f"s{v}")
         elif k == "fold":
             extra.append(f"f{v}" if v != -1 else "no fold")
+        elif k == "grid":
+            extra.append(str(v) or "(no grid name)")
         else:
             extra.append(f"{k}={v}")
     if "attention" in keys and "arch" not in keys:
@@ -127,7 +129,9 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
         return []
     pct = metric in dp.PERCENT_METRICS
     higher = metric not in LOWER_IS_BETTER
-    agg = aggregate(runs, ["activation", "heads", "arch", "attention", "dataset"], [metric, "params"])
+    agg = aggregate(runs, ["activation", "heads", "arch", "attention", "dataset", "grid"], [metric, "params"])
+    # a column per dataset and setup: runs of two grids of one dataset are never one mean
+    agg["dataset"] = [d if not gr else f"{d}\x00{gr}" for d, gr in zip(agg["dataset"], agg["grid"], strict=True)]
     tables = []
     multi_heads = runs["heads"].nunique() > 1
     for (act, heads), g in agg.groupby(["activation", "heads"], sort=True):
@@ -164,7 +168,13 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
                 if att != "none" and base is not None:
                     delta = mean - getattr(base, f"{metric}_mean")
                 text = dp.stat(mean, std, n, pct, show_n=False)
+                if r.incomplete:  # a part of the folds: not a k-fold result, and no gain against it
+                    delta = None
+                if base is not None and base.incomplete:
+                    delta = None
                 row[d] = text if text == "–" else f"{text} {dp.gain(delta, pct)} (n={n})".replace("  ", " ")
+                if r.incomplete:
+                    row[d] = f"{row[d]} — incomplete: {r.incomplete}"
                 data.append(
                     {
                         "activation": act,
@@ -178,14 +188,24 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
                         "n": n,
                         "gain_vs_none": delta,
                         "params": r.params_mean,
+                        "incomplete": r.incomplete,
                     }
                 )
             rows.append(row)
         disp = pd.DataFrame(rows)
-        for d in datasets:  # best per column in bold, as the document does
-            means = [getattr(cell.get((a, t, d)), f"{metric}_mean", np.nan) for a, t in models]
+        for d in datasets:  # best per column in bold, as the document does (never a partial k-fold mean)
+            means = [np.nan if (c := cell.get((a, t, d))) is None or c.incomplete else getattr(c, f"{metric}_mean")
+                     for a, t in models]
             disp[d] = [_bold(v, b) for v, b in zip(disp[d], _bold_best(means, higher), strict=False)]
-        disp = disp.rename(columns={d: f"{dp.dataset_name(d)} {dp.metric_name(metric)}" for d in datasets})
+
+        def col_name(d: str) -> str:
+            ds, _, gr = d.partition("\x00")
+            return f"{dp.dataset_name(ds)} {dp.metric_name(metric)}" + (f" [{gr}]" if gr else "")
+
+        disp = disp.rename(columns={d: col_name(d) for d in datasets})
+        for rec in data:
+            rec["grid"] = rec["dataset"].partition("\x00")[2]
+            rec["dataset"] = rec["dataset"].partition("\x00")[0]
         heads_txt = f", heads {heads}" if multi_heads else ""
         tables.append(
             Table(
@@ -197,7 +217,8 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
                 note=(
                     "Mean ± sample std over n runs (seeds × folds); (↑/↓ x pp) is the change in percentage "
                     "points against the same architecture without attention (means, not paired: the paired "
-                    "gains follow); best per column in bold."
+                    "gains follow); best per column in bold. A k-fold cell missing folds is marked incomplete "
+                    "(k of K folds): its mean is not a k-fold result and is neither bolded nor compared."
                     if pct
                     else "Mean ± sample std over n runs (seeds × folds); (↑/↓ x) is the change against the same "
                     "architecture without attention; best per column in bold."
@@ -207,63 +228,109 @@ def grid_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
     return tables
 
 
-def gain_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
-    """Attention gains paired run by run: each attention run minus the run without attention that shares
-    its dataset, architecture, activation, heads, seed and fold (so both saw the same test images).
+GAIN_TEST_NOTE = {
+    "kfold": "corrected resampled t-test (Nadeau & Bengio 2003) over the folds, seeds averaged within each fold "
+    "first: the variance is multiplied by (1/J + n_test/n_train) for the overlap of the folds' training sets, "
+    "J − 1 degrees of freedom",
+    "seeds": "paired t-test over the seeds (one fixed split: the seeds share their training and test images, "
+    "so this measures seed-to-seed variation only, not test-set sampling)",
+}
 
-    The grid table's (↑/↓) compares means. This table gives the paired difference, a 95% interval and
-    the p-value of a paired t-test (scipy). A gain whose interval includes 0 is not shown by the runs.
+
+def _paired_diffs(sel: pd.DataFrame, metric: str, scale: float) -> tuple[np.ndarray, str, float]:
+    """The independent paired differences of one comparison, what kind they are, and n_test/n_train.
+
+    k-fold data: one difference per fold, the mean over that fold's seeds (seeds of one fold share
+    its test images: they are not independent replicates). Fixed split: one per seed.
     """
-    from scipy import stats
+    d = sel.assign(_d=scale * (sel[metric].astype(float) - sel["_base"].astype(float)))
+    if (d["fold"] >= 0).any():
+        per_fold = d.groupby("fold")["_d"].mean().to_numpy(float)
+        ratio = pd.to_numeric(d["n_test"], errors="coerce") / pd.to_numeric(d["n_train"], errors="coerce")
+        return per_fold, "kfold", float(ratio.mean()) if ratio.notna().any() else np.nan
+    return d["_d"].to_numpy(float), "seeds", 0.0
+
+
+def gain_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
+    """Attention gains paired run by run: each attention run minus the run without attention of the same
+    setup (dataset, grid), architecture, activation, heads, seed and fold (so both saw the same test images).
+
+    The grid table's (↑/↓) compares means. This table gives the mean paired difference, its 95% interval
+    and p-value from the corrected resampled t-test on k-fold data (plain paired t over seeds on a fixed
+    split), the same p Holm-adjusted across the table's comparisons, and the uncorrected paired t-test's p
+    beside it, labelled. Incomplete k-fold cells are left out (named in the note).
+    """
+    from ferbench.report.stats import corrected_resampled_ttest, holm
 
     runs = coll.runs
     if not len(runs) or metric not in runs or not (runs["attention"] != "none").any():
         return []
-    pair_keys = ["dataset", "arch", "activation", "heads", "seed", "fold"]
+    pair_keys = ["dataset", "grid", "arch", "activation", "heads", "seed", "fold"]
     base = runs[runs["attention"] == "none"][[*pair_keys, metric]].rename(columns={metric: "_base"})
     paired = runs[runs["attention"] != "none"].merge(base, on=pair_keys, how="inner")
     paired = paired[paired[metric].notna() & paired["_base"].notna()]
     if not len(paired):
         return []
     scale, unit = (100.0, " (pp)") if metric in dp.PERCENT_METRICS else (1.0, "")
+    incomplete = {}
+    for keys, g in runs.groupby(["dataset", "grid", "arch", "attention", "activation", "heads"]):
+        if inc := incompleteness(g):
+            incomplete[keys] = inc
     tables = []
     for (act, heads), g in paired.groupby(["activation", "heads"], sort=True):
-        rows, data = [], []
-        groups = g.groupby(["dataset", "arch", "attention"], sort=False)
-        order = sorted(groups.groups, key=lambda k: (str(k[0]), arch_order(k[1]), att_order(k[2])))
-        for ds, arch, att in order:
-            sel = groups.get_group((ds, arch, att))
-            diff = scale * (sel[metric].to_numpy(float) - sel["_base"].to_numpy(float))
-            n = len(diff)
-            lo = hi = pval = np.nan
-            if n >= 2 and np.ptp(diff) > 0:
-                test = stats.ttest_1samp(diff, 0.0)
-                lo, hi = test.confidence_interval(0.95)
-                pval = float(test.pvalue)
-            rows.append({
-                "Model": dp.model_name(arch, att),
-                "Dataset": dp.dataset_name(ds),
-                "pairs": str(n),
-                f"Δ {dp.metric_name(metric)}{unit}": f"{diff.mean():+.2f}",
-                "95% CI": "–" if np.isnan(lo) else f"[{lo:+.2f}, {hi:+.2f}]",
-                "p (paired t)": "–" if np.isnan(pval) else f"{pval:.3f}",
-            })  # fmt: skip
-            data.append({"activation": act, "heads": heads, "dataset": ds, "arch": arch, "attention": att,
-                         "metric": metric, "pairs": n, "mean_diff": diff.mean(), "ci_low": lo, "ci_high": hi,
-                         "p_value": pval})  # fmt: skip
+        rows, data, skipped = [], [], []
+        groups = g.groupby(["dataset", "grid", "arch", "attention"], sort=False)
+        order = sorted(groups.groups, key=lambda k: (str(k[0]), str(k[1]), arch_order(k[2]), att_order(k[3])))
+        kinds = set()
+        for ds, grid, arch, att in order:
+            cell_inc = [incomplete.get((ds, grid, arch, a, act, heads)) for a in (att, "none")]
+            if any(cell_inc):
+                skipped.append(f"{dp.model_name(arch, att)} on {dp.dataset_name(ds)} "
+                               f"({'; '.join(x for x in cell_inc if x)})")
+                continue
+            sel = groups.get_group((ds, grid, arch, att))
+            diffs, kind, ratio = _paired_diffs(sel, metric, scale)
+            kinds.add(kind)
+            test = corrected_resampled_ttest(diffs, ratio if kind == "kfold" else 0.0)
+            plain = corrected_resampled_ttest(diffs, 0.0)
+            rows.append({"Model": dp.model_name(arch, att), "Dataset": dp.dataset_name(ds)
+                         + (f" [{grid}]" if grid else ""),
+                         "pairs": f"{len(diffs)} folds" if kind == "kfold" else f"{len(diffs)} seeds",
+                         f"Δ {dp.metric_name(metric)}{unit}": f"{test.mean:+.2f}"})
+            data.append({"activation": act, "heads": heads, "dataset": ds, "grid": grid, "arch": arch,
+                         "attention": att, "metric": metric, "unit": kind, "pairs": len(diffs),
+                         "runs": len(sel), "n_test_over_n_train": ratio if kind == "kfold" else 0.0,
+                         "mean_diff": test.mean, "ci_low": test.ci_low, "ci_high": test.ci_high,
+                         "p_value": test.p, "p_uncorrected": plain.p})
+        if not rows:
+            continue
+        adjusted = holm([d["p_value"] for d in data])
+        for row, rec, p_adj in zip(rows, data, adjusted, strict=True):
+            rec["p_holm"] = p_adj
+            row["95% CI"] = "–" if np.isnan(rec["ci_low"]) else f"[{rec['ci_low']:+.2f}, {rec['ci_high']:+.2f}]"
+            row["p"] = "–" if np.isnan(rec["p_value"]) else f"{rec['p_value']:.3f}"
+            row["p (Holm)"] = "–" if np.isnan(p_adj) else f"{p_adj:.3f}"
+            row["p (uncorrected paired t)"] = "–" if np.isnan(rec["p_uncorrected"]) else f"{rec['p_uncorrected']:.3f}"
+        notes = Footnotes()
+        test_names = "; ".join(GAIN_TEST_NOTE[k] for k in sorted(kinds))
+        notes.ref(f"95% CI and p: {test_names}. p (Holm): adjusted by Holm's step-down procedure across the "
+                  f"{len(rows)} comparison(s) of this table. p (uncorrected paired t): the plain paired t-test "
+                  "over the same differences, which ignores the overlap of training sets and overstates "
+                  "significance on k-fold data; shown for comparison only.")
+        note = (("pp: percentage points. " if unit else "")
+                + "Δ = attention minus the same architecture without it, run against run (same setup, seed, fold "
+                "and test images). An interval that includes 0 means the runs do not show a gain.")
+        if skipped:
+            note += " Left out, incomplete k-fold cells: " + ", ".join(skipped) + "."
         tables.append(
             Table(
                 key=slug("gains", act, heads),
                 section="grid",
                 title=f"Attention gains, paired by seed and fold ({dp.ACTIVATION_NAMES.get(act, act)})",
-                display=pd.DataFrame(rows),
+                display=pd.DataFrame(rows).rename(columns={"p": "p" + notes.ref(notes["a"])}),
                 data=pd.DataFrame(data),
-                note=(
-                    ("pp: percentage points. " if unit else "")
-                    + "Δ = attention minus the same architecture without it, run against run (same dataset, "
-                    "seed, fold and test images). The 95% interval and p-value come from a paired t-test over "
-                    "the pairs. An interval that includes 0 means the runs do not show a gain."
-                ),
+                note=note,
+                footnotes=notes,
             )
         )
     return tables
@@ -290,7 +357,9 @@ def _metric_rows(
 ) -> tuple[list[dict], list[dict]]:
     """Metrics as rows × models as columns (mean ± std, best in bold, an n row first), and the same numbers
     long-form for the table's csv."""
-    rows = [{"": "n (runs)", **{lab: str(n) for lab, n in zip(labels, g["n"], strict=False)}}]
+    inc = g["incomplete"] if "incomplete" in g else [""] * len(g)
+    rows = [{"": "n (runs)", **{lab: str(n) + (f" — incomplete: {i}" if i else "")
+                                for lab, n, i in zip(labels, g["n"], inc, strict=False)}}]
     data = []
     for m in metrics:
         best = _bold_best(list(g[f"{m}_mean"]), higher=m not in LOWER_IS_BETTER)
@@ -327,13 +396,16 @@ def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
         "kappa",
         "krippendorff_alpha",
         "roc_auc",
+        "roc_auc_hard",
         "pr_auc",
         "balanced_accuracy",
         "macro_f1",
+        "ece",
     ]
     tables = []
     for ds, g, labels, kk in _models_by_dataset(coll, keys, list(SCALAR_METRICS)):
-        rows, data = _metric_rows(g, labels, kk, metrics)
+        shown = [m for m in metrics if g[f"{m}_n"].sum() > 0]  # e.g. no ECE for runs without logits
+        rows, data = _metric_rows(g, labels, kk, shown)
         disp, best = _metric_frame(rows, labels)
         tables.append(
             Table(
@@ -342,7 +414,11 @@ def metrics_tables(coll: Collection, keys: list[str]) -> list[Table]:
                 title=f"Quantitative classification results — {dp.dataset_name(ds)}",
                 display=disp,
                 data=pd.DataFrame(data),
-                note=f"Mean ± sample std over the n runs of each model; best per {best} in bold.",
+                note=f"Mean ± sample std over the n runs of each model; best per {best} in bold. AUC ranks the "
+                "probabilities (one-vs-rest, macro); AUC (hard labels) scores the argmax predictions' one-hot "
+                "vectors, as the second document does; ECE: expected calibration error of the top-1 "
+                "probability over 15 equal-width bins (lower is better). A model marked incomplete lacks "
+                "k-fold folds: its means are not k-fold results.",
             )
         )
         tables.append(per_class_table(coll, ds, g, labels, kk))
@@ -451,9 +527,11 @@ def _pivot_tables(
     descending: bool,
     header=None,
     first: str = "",
+    lead=None,
 ) -> list[Table]:
     """One table per model: ``row`` values as rows, ``col`` values as columns. ``header(value, runs of
-    the model, footnotes)`` may name a column (and cite a footnote)."""
+    the model, footnotes)`` may name a column (and cite a footnote); ``lead(rows of the model, footnotes)``
+    may give a first column, ``(name, text)``, the same in every row."""
     if not len(df):
         return []
     keys = list(dict.fromkeys(["dataset", *keys]))
@@ -474,9 +552,12 @@ def _pivot_tables(
         uniform_n = stats["count"].nunique() == 1
         notes = Footnotes()
         names = {c: header(c, g, notes) if header else str(c) for c in cols}
+        lead_col = lead(g, notes) if lead else None
         rows = []
         for r in dict.fromkeys(stats[row]):
             out = {first: row_name(r)}
+            if lead_col:
+                out[lead_col[0]] = lead_col[1]
             for c in cols:
                 s = stats[(stats[row] == r) & (stats[col] == c)]
                 out[names[c]] = (
@@ -530,11 +611,23 @@ def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
         if native is None or int(size) < native:
             return str(size)
         if int(size) == native:
-            return f"{size}" + notes.ref(
-                f"The native side ({native} px): the stored image, resized only to the model's input size.")
-        return f"{size}" + notes.ref(
+            return f"{size} (native)" + notes.ref(
+                f"The native side ({native} px): the store's images, resized only to the model's input size; "
+                "from here up no detail is removed.")
+        return f"{size} (upsampled)" + notes.ref(
             f"Above the native {native} px: upsampled to this side and back, so no detail is removed; "
             "not a lower resolution.")
+
+    def clean(g: pd.DataFrame, notes: Footnotes) -> tuple[str, str]:
+        """The runs' own test accuracy (metrics.json): exactly the evaluation path, no resize step."""
+        acc = pd.to_numeric(coll.runs.loc[coll.runs["run_id"].isin(g["run_id"]), "accuracy"], errors="coerce")
+        acc = acc.dropna()
+        name = "clean" + notes.ref("clean: the run's own test accuracy (its metrics.json), computed by the run's "
+                                   "test evaluation path itself, with no resize step; the native column "
+                                   "re-resizes the stored images, which can differ from it where the "
+                                   "model's input side is not the native one.")
+        return name, dp.stat(acc.mean() if len(acc) else np.nan, acc.std(ddof=1) if len(acc) > 1 else np.nan,
+                             len(acc), percent=True, show_n=False)
 
     return _pivot_tables(
         coll,
@@ -548,6 +641,7 @@ def resize_tables(coll: Collection, keys: list[str]) -> list[Table]:
         descending=True,
         header=header,
         first="Method",
+        lead=clean,
     )
 
 
@@ -593,23 +687,24 @@ def subgroup_tables(coll: Collection) -> list[Table]:
                     "Accuracy": dp.number(rec["accuracy"], percent=True),
                     "95% CI": ci,
                     "Balanced accuracy": dp.number(rec.get("balanced_accuracy"), percent=True),
+                    "Bootstrap unit": _unit_text(rec.get("unit"), rec.get("n_units")),
                 }
             )
         d = coll.subgroup_diff[coll.subgroup_diff["run_id"] == rid]
         if len(d):
             for rec in d.to_dict("records"):
-                ci = (
-                    f"[{100 * rec['ci_low']:+.2f}, {100 * rec['ci_high']:+.2f}] pp".replace("-", "−")
-                    if pd.notna(rec.get("ci_low")) and pd.notna(rec.get("ci_high"))
-                    else "not in probe output"
-                )
                 diffs.append(
                     {
                         "Model": model,
                         "Run": rid,
                         "Difference": f"{rec['a']} − {rec['b']}",
                         "Accuracy difference": f"{100 * rec['diff']:+.2f} pp".replace("-", "−"),
-                        "95% CI": ci,
+                        "95% CI": _pp_ci(rec.get("ci_low"), rec.get("ci_high")),
+                        "Balanced-accuracy difference": (
+                            f"{100 * rec['bal_diff']:+.2f} pp".replace("-", "−")
+                            if pd.notna(rec.get("bal_diff")) else "not in probe output"),
+                        "95% CI (balanced)": _pp_ci(rec.get("bal_ci_low"), rec.get("bal_ci_high")),
+                        "Bootstrap unit": rec.get("unit") or "image",
                     }
                 )
         elif (
@@ -634,7 +729,9 @@ def subgroup_tables(coll: Collection) -> list[Table]:
             title="Per-group accuracy (one row per run and group)",
             display=pd.DataFrame(rows),
             data=sg.copy(),
-            note="n is the number of test images in the group; CI: the probe's bootstrap 95% interval.",
+            note="n is the number of test images in the group; CI: the probe's percentile bootstrap 95% interval, "
+            "resampling the bootstrap unit: subjects where the store has them (a subject's images are not "
+            "independent), else images (probe files written before subjects were resampled say image).",
         )
     ]
     if diffs:
@@ -645,10 +742,25 @@ def subgroup_tables(coll: Collection) -> list[Table]:
                 title="Difference between groups",
                 display=pd.DataFrame(diffs),
                 data=coll.subgroup_diff.copy(),
-                note="In percentage points, with the probe's bootstrap 95% interval.",
+                note="In percentage points, with the probe's bootstrap 95% interval over the unit named (independent "
+                "resamples of the two groups). The balanced-accuracy difference compares mean per-class recall, "
+                "so it does not move with the groups' class mixes, which differ.",
             )
         )
     return out
+
+
+def _pp_ci(lo, hi) -> str:
+    if pd.notna(lo) and pd.notna(hi):
+        return f"[{100 * lo:+.2f}, {100 * hi:+.2f}] pp".replace("-", "−")
+    return "not in probe output"
+
+
+def _unit_text(unit, n_units) -> str:
+    """``subject (12)`` or ``image``: what the group's interval resampled (older probe files: images)."""
+    if not isinstance(unit, str) or not unit:
+        return "image"
+    return f"{unit} ({int(n_units)})" if unit == "subject" and pd.notna(n_units) else unit
 
 
 # ---- 6. reproduced vs reported -------------------------------------------------------------------
@@ -656,7 +768,7 @@ _STATUS_TEXT = {
     "compared": "compared",
     "no run": "no run",
     "no value": "no value (probe or field missing in the runs)",
-    "not comparable": "not measured by ferbench",
+    "not comparable": "not measured by ferbench",  # or the reason compare() gives in ``why``
     "unreadable": "unreadable in the document",
 }
 
@@ -683,7 +795,7 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
                 std = "" if pd.isna(r["ours_std"]) else f" ± {r['ours_std']:.{d}f}"
                 ours = f"{r['ours_mean']:.{d}f}{std}{_unit(r['unit'])} (n={r['ours_n']})"
             else:
-                ours = _STATUS_TEXT.get(r["status"], r["status"])
+                ours = r.get("why") or _STATUS_TEXT.get(r["status"], r["status"])
             dunit = " pp" if r["unit"] == "%" else _unit(r["unit"])  # a difference of percentages
             dv = 0.0 if pd.isna(r["diff"]) or round(r["diff"], d) == 0 else r["diff"]  # no "−0.00"
             diff = "" if pd.isna(r["diff"]) else f"{dv:+.{d}f}{dunit}".replace("-", "−")
