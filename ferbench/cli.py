@@ -66,6 +66,9 @@ _PRETRAINED = typer.Option(
     help="Start from this local checkpoint (a ferbench .safetensors or timm weights); nothing is downloaded. "
          "Use --name to keep such runs apart from runs trained from scratch.",
 )
+# issue 19: named training recipes (ferbench/train/recipe.py RECIPES); the options above override them
+_RECIPE = typer.Option(None, "--recipe", help="Named recipe: default | cpu-fer (FER on a CPU: batch 128, lr 2e-3, "
+                       "12 epochs, no early stop, flip TTA); options given beside it override it.")
 
 
 def _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_) -> dict:
@@ -113,7 +116,7 @@ def train_cmd(
     epochs: int = _EPOCHS, batch_size: int = _BATCH, lr: float = _LR, optimizer: str = _OPTIM,
     scheduler: str = _SCHED, size: int = _SIZE, channels: int = _CHANNELS, compile_: bool = _COMPILE,
     name: str = _NAME, out: Path = _RUNS_OUT, data_dir: Path = DATA_DIR, device: str = DEVICE,
-    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET, force: bool = _FORCE,
+    pretrained: Path = _PRETRAINED, quiet: bool = _QUIET, force: bool = _FORCE, recipe: str = _RECIPE,
 ):
     """Train one cell (every fold of it for k-fold stores) and write its run directory.
 
@@ -127,6 +130,8 @@ def train_cmd(
         ferbench train --dataset ckplus --arch resnet50 --attention cbam --activation elu --fold 3
 
         ferbench train --dataset fer2013 --arch resnet18 --pretrained resnet18_weights.safetensors --name ft
+
+        ferbench train --dataset fer2013 --arch mini_xception --recipe cpu-fer --device cpu --name cpu-fer
     """
     from ferbench.train.grid import run_grid
     from ferbench.train.spec import GridSpec
@@ -134,6 +139,7 @@ def train_cmd(
     train = _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_)
     spec = GridSpec(name=name or "default", datasets=[dataset], archs=[arch], attentions=[attention],
                     activations=[activation], seeds=[seed], protocol=protocol, heads=heads, train=train,
+                    recipe=recipe or "default",
                     model_kwargs={"pretrained": str(pretrained)} if pretrained else {})
     runs = _resumable_run(run_grid, spec=spec, out=out, data_dir=data_dir, device=device, quiet=quiet,
                           console=console, folds=None if fold is None else [fold], force=force)
@@ -168,6 +174,7 @@ def grid_cmd(
     cpus_per_cell: float = typer.Option(None, "--cpus-per-cell", help="ray: CPU cores per cell [default: 1]."),
     retries: int = typer.Option(
         2, "--retries", min=0, help="Times a crashed cell (its Ray worker killed...) is retried from its last epoch."),
+    recipe: str = _RECIPE,
 ):
     """Train every cell of datasets × archs × attentions × activations × seeds (× folds), resumably.
 
@@ -194,7 +201,7 @@ def grid_cmd(
     spec = load_grid_file(grid) if grid is not None else GridSpec()
     lists = {"datasets": _csv(datasets), "archs": _csv(archs), "attentions": _csv(attentions),
              "activations": _csv(activations), "seeds": _csv(seeds), "protocol": protocol,
-             "heads": heads, "name": name}
+             "heads": heads, "name": name, "recipe": recipe}
     for key, value in lists.items():
         if value is not None:
             setattr(spec, key, value)

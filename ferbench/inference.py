@@ -14,7 +14,7 @@ Public API
     ``normalize(to_input(...))`` of a numpy batch, on ``device``: exactly what the model's forward sees.
 ``autocast(device, amp)``
     the bf16 autocast context the recipe's ``amp`` asks for (``"fp32"``: none).
-``predict(model, images, *, size, channels, device, batch_size, amp, index)``
+``predict(model, images, *, size, channels, device, batch_size, amp, index, flip)``
     ``{"logits": (N, C) float32, "va": (N, 2) float32 | None}`` for images in store layout, in batches,
     model in eval mode.
 """
@@ -93,6 +93,7 @@ def predict(
     batch_size: int = 512,
     amp: str = "auto",
     index: np.ndarray | torch.Tensor | None = None,
+    flip: bool = False,
 ) -> dict:
     """Model outputs for uint8 images in store layout: ``{"logits": (N,C) float32, "va": (N,2) | None}``.
 
@@ -100,7 +101,8 @@ def predict(
     rows of it (default: all). Each batch goes through :func:`to_input` (channels, antialiased resize
     to ``size``) and :func:`normalize`, exactly as in training. ``amp="auto"`` is bf16 on CUDA and
     fp32 elsewhere, the recipe's default; pass a run's recorded ``train.amp`` to score as it did.
-    The model is moved to ``device`` and put in eval mode.
+    The model is moved to ``device`` and put in eval mode. ``flip``: test-time augmentation, every
+    output is the mean over the image and its horizontal mirror.
     """
     dev = resolve_device(device)
     amp = ("bf16" if dev.type == "cuda" else "fp32") if amp == "auto" else amp
@@ -115,6 +117,9 @@ def predict(
         x = normalize(to_input(b.to(dev, non_blocking=True), size, channels))
         with autocast(dev, amp):
             out = model(x)
+            if flip:
+                mirrored = model(x.flip(-1))
+                out = {k: (v + mirrored[k]) / 2 for k, v in out.items()}
         logits.append(out["logits"].float())
         if "va" in out:
             vas.append(out["va"].float())

@@ -85,8 +85,9 @@ _NOT_IDENTITY = ("cell", "store", "data_dir", "env", "command", "pretrained", "p
 # A cell's coordinates and its store: grouping keys of their own, outside the recipe.
 _NOT_RECIPE = ("dataset", "arch", "attention", "activation", "seed", "fold", "n", "store_card")
 _MODEL_AXES = ("arch", "attention", "activation", "heads")
-# Training options a later ferbench removed, with the only value they ever had.
-_RETIRED_TRAIN = {"normalize": "[-1,1]"}
+# Training options a later ferbench removed, with the only value they ever had, and options a later
+# ferbench added, with the value that is the behaviour of runs recorded before them (so both compare equal).
+_RETIRED_TRAIN = {"normalize": "[-1,1]", "tta_flip": False}
 
 
 class RunError(FerbenchError):

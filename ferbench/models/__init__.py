@@ -10,7 +10,7 @@ model has one and is training), and has ``.spec`` (:class:`ModelSpec`) and ``.ca
 """
 
 # Family modules register their builders on import.
-from ferbench.models import ddamfn, emonet, fer_cnns, mobile, resnet, vgg  # noqa: F401  (registration side effect)
+from ferbench.models import ddamfn, emonet, fer_cnns, mobile, resnet, vgg, xception  # noqa: F401  (registration side effect)
 from ferbench.models.activations import ACTIVATIONS
 from ferbench.models.attention import ATTENTIONS
 from ferbench.models.base import FerNet

@@ -24,7 +24,7 @@ from ferbench.data.store import SPLITS, Store, StoreError, is_prepared, open_sto
 from ferbench.errors import FerbenchError
 from ferbench.models import get_entry, resolve_axes, resolve_spec
 from ferbench.train.progress import format_duration
-from ferbench.train.recipe import ConfigError, TrainConfig
+from ferbench.train.recipe import ConfigError
 from ferbench.train.spec import GridSpec
 
 # Throughput assumed by --dry-run when no finished run of the arch exists yet (deliberately rough).
@@ -148,7 +148,7 @@ def expand_cells(
     ``device_type``; each store is opened once."""
     given = Path(data_dir)
     data_dir = given.resolve()
-    base_cfg = TrainConfig.from_dict(spec.train)
+    base_cfg = spec.train_config()
     hashes: dict[str, str] = {}
     cells = []
     _check_data_dir(given, spec.datasets)

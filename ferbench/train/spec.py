@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ferbench.models import DEFAULT
-from ferbench.train.recipe import ConfigError, TrainConfig
+from ferbench.train.recipe import ConfigError, TrainConfig, recipe_train
 
 PROTOCOLS = ("auto", "split", "kfold")
 
@@ -20,7 +20,8 @@ PROTOCOLS = ("auto", "split", "kfold")
 class GridSpec:
     """What a grid trains.
 
-    ``train`` overrides :class:`TrainConfig` defaults; ``model_kwargs`` go to ``create_model``.
+    ``recipe`` names a preset of :data:`~ferbench.train.recipe.RECIPES`; ``train`` overrides it (and the
+    :class:`TrainConfig` defaults); ``model_kwargs`` go to ``create_model``.
     An attention/activation of ``default`` is the architecture's own (DDAMFN: coord + prelu); cell
     ids always show the resolved name. ``variants`` names extra archs built from a registered one
     with fixed keywords, e.g. ``{"emonet_mhsa": {"arch": "emonet", "head_attention": "mhsa"}}``.
@@ -37,6 +38,7 @@ class GridSpec:
     dataset_seeds: dict[str, list[int]] = field(default_factory=dict)
     protocol: str = "auto"
     heads: str = "cls"
+    recipe: str = "default"
     train: dict = field(default_factory=dict)
     model_kwargs: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)
@@ -74,7 +76,11 @@ class GridSpec:
                                   f"--data-dir {p.parent} --dataset {p.name}")
         if self.protocol not in PROTOCOLS:
             raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
-        TrainConfig.from_dict(self.train).validate()
+        self.train_config().validate()
+
+    def train_config(self) -> TrainConfig:
+        """The named recipe with this grid's ``train`` options over it (not yet resolved for a store)."""
+        return TrainConfig.from_dict({**recipe_train(self.recipe), **self.train})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,7 +99,7 @@ class GridSpec:
                     f"grid key {key} = {value!r}: expected a list of {'integers' if kind is int else 'names'}, e.g. "
                     + ("seeds = [0, 1]" if kind is int else f'{key} = ["a", "b"]')
                 )
-            if key in ("name", "protocol", "heads") and not isinstance(value, str):
+            if key in ("name", "protocol", "heads", "recipe") and not isinstance(value, str):
                 raise ConfigError(f"grid key {key} = {value!r}: expected a string")
             if key in ("train", "model_kwargs", "variants", "dataset_seeds") and not isinstance(value, dict):
                 raise ConfigError(f"grid key {key} = {value!r}: expected a table ([{key}] in TOML)")
