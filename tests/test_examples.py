@@ -54,6 +54,8 @@ NOT_RUN = {
     "ferbench subgroups results/runs/ferplus --groups kids_adults.csv": "a FERPlus grid and a groups CSV",
     "ferbench eval results/crossdata-cpu/runs --dataset jaffe --split all --data-dir data":
         "a JAFFE store and the FER2013 run's weights",
+    "ferbench train --dataset fer2013 --arch mini_xception --recipe cpu-fer --device cpu --name cpu-fer":
+        "a FER2013 store (results/fer2013-cpu-recipe/command.sh is this run)",
     "ferbench demo": "the demo itself (CI runs it; test_cli.py runs it with --epochs 2)",
     "ferbench demo --out /tmp/ferbench-demo --epochs 3": "the demo itself (test_cli.py runs it with --epochs 2)",
     "ferbench models": "about a minute on 2 cores (every model is built); the slow test below runs it",
