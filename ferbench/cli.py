@@ -645,3 +645,176 @@ def demo_cmd(
     if figures:
         console.print(f"figures: {len(figures)} files in {figures[0].parent}")
     console.print(f"done in {res.seconds:.0f} s")
+
+
+# ---- predict / live / export / runs / --version (ferbench.predict, ferbench.report.runs) ------------
+_P_RUN = typer.Argument(..., help="A finished run directory (or a root holding exactly one run).")
+_P_DETECT = typer.Option("yunet", "--detect", help="yunet (shipped) | haar | retinaface | mtcnn | none (inputs are "
+                         "face crops already).")
+_P_DETECTOR_MODEL = typer.Option(None, "--detector-model", help="Another YuNet .onnx [default: the one shipped].")
+_P_BACKEND = typer.Option("torch", "--backend", help="torch (the checkpoint) | onnx (onnxruntime on RUN/model.onnx, "
+                          "written by `ferbench export`).")
+_P_DATA = typer.Option(None, "--data-dir", help="Where the run's store is prepared: its card says how faces were "
+                       "cropped [default: the data dir the run recorded].")
+_P_DEVICE = typer.Option("cpu", "--device", help="cpu | cuda | auto (torch backend).")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ferbench import __version__
+
+        console.print(f"ferbench {__version__}", highlight=False, soft_wrap=True)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    """Reproducible, fast benchmarking for facial expression recognition."""
+
+
+def _warn(lines) -> None:
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(line)}", soft_wrap=True, highlight=False)
+
+
+@app.command("predict")
+def predict_cmd(
+    run: Path = _P_RUN,
+    inputs: list[Path] = typer.Argument(..., help="Image files, folders (searched recursively) or video files."),
+    detect: str = _P_DETECT, detector_model: Path = _P_DETECTOR_MODEL, backend: str = _P_BACKEND,
+    fmt: str = typer.Option("table", "--format", help="table | csv | jsonl."),
+    out: Path = typer.Option(None, "--out", help="Write the rows to this file instead of the terminal."),
+    annotate: Path = typer.Option(None, "--annotate", help="Write images (PNG) and videos (MP4) with boxes and "
+                                  "labels drawn into this folder."),
+    every: int = typer.Option(1, "--every", help="Videos: every Nth frame."),
+    data_dir: Path = _P_DATA, device: str = _P_DEVICE,
+):
+    """Find the faces in images, folders or videos and classify each with a trained run: one row per face
+    (file, frame, box, top class, class probabilities, valence/arousal when the model has them).
+
+    Faces are cropped and preprocessed as the run's store was prepared (size, gray/RGB, margin, read from
+    the run and its store's card). Images without a face get a row without a box; unreadable files are
+    counted and listed.
+
+    **Examples**
+
+        ferbench predict results/demo/runs/synthetic/resnet_tiny-none-relu/s0 photo.jpg --annotate annotated/
+
+        ferbench predict RUN faces/ --detect none --format csv --out predictions.csv
+
+        ferbench predict RUN clip.mp4 --every 5 --format jsonl --backend onnx
+    """
+    from ferbench.predict.predict import format_rows, predict_files, write_rows
+    from ferbench.terminal import print_table
+
+    res = predict_files(run, inputs, detect=detect, detector_model=detector_model, backend=backend, device=device,
+                        data_dir=data_dir, annotate=annotate, every=every)
+    _warn(res.warnings)
+    for name, reason in res.unreadable:
+        _warn([f"{name}: {reason}"])
+    if out is not None:
+        write_rows(res, fmt, out)
+        console.print(f"wrote {len(res.rows)} row(s) to {escape(str(out))}", highlight=False, soft_wrap=True)
+    elif fmt == "table":
+        df = res.frame()
+        show = ["file", "frame", "x", "y", "w", "h", "class", "confidence"] + (["valence", "arousal"] if res.has_va
+                                                                               else [])
+        print_table(console, show, [["" if v is None or v != v else escape(str(v)) for v in r]
+                                    for r in df[show].astype(object).itertuples(index=False)])
+    else:
+        print(format_rows(res, fmt), end="")
+    if res.annotated:
+        console.print(f"annotated: {len(res.annotated)} file(s) in {escape(str(annotate))}", highlight=False,
+                      soft_wrap=True)
+    err_console.print(escape(res.summary()), highlight=False, soft_wrap=True)
+
+
+@app.command("live")
+def live_cmd(
+    run: Path = _P_RUN,
+    camera: int = typer.Option(None, "--camera", help="Camera index (0 = the default webcam)."),
+    video: Path = typer.Option(None, "--video", help="A video file instead of a camera."),
+    window: bool = typer.Option(True, "--window/--no-window", help="Show the overlay window (needs a display)."),
+    annotate: Path = typer.Option(None, "--annotate", help="Also write the annotated frames to this video (.mp4)."),
+    smooth: int = typer.Option(1, "--smooth", help="Average each face's probabilities over its last N frames."),
+    detect: str = _P_DETECT, detector_model: Path = _P_DETECTOR_MODEL, backend: str = _P_BACKEND,
+    data_dir: Path = _P_DATA, device: str = _P_DEVICE,
+):
+    """Classify the faces of a camera or video frame by frame, with boxes, labels and the frame rate drawn.
+
+    **Examples**
+
+        ferbench live results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --camera 0 --smooth 5
+
+        ferbench live RUN --video clip.mp4 --no-window --annotate annotated.mp4
+    """
+    from ferbench.predict.video import live
+
+    res = live(run, camera=camera, video=video, window=window, annotate=annotate, smooth=smooth, detect=detect,
+               detector_model=detector_model, backend=backend, device=device, data_dir=data_dir)
+    _warn(res.warnings)
+    console.print(f"{res.frames} frame(s), {res.faces} face(s) ({res.frames_with_face} frame(s) with a face), "
+                  f"{res.fps:.1f} frames/s" + (f"; wrote {escape(str(res.annotated))}" if res.annotated else ""),
+                  highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+def export_cmd(
+    run: Path = typer.Argument(..., help="A finished run directory."),
+    fmt: str = typer.Option("onnx", "--format", help="onnx | torchscript."),
+    out: Path = typer.Option(None, "--out", help="Output file [default: RUN/model.onnx or RUN/model.torchscript.pt]."),
+    data_dir: Path = _P_DATA,
+):
+    """Write the run's model as ONNX or TorchScript, after checking it against the checkpoint on the run's
+    test images (max |logit difference| and argmax agreement, printed); refused below 99.9% agreement.
+
+    **Examples**
+
+        ferbench export results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --format onnx
+
+        ferbench export RUN --format torchscript --out model.pt
+    """
+    from ferbench.predict.export import export_run
+
+    res = export_run(run, fmt, out=out, data_dir=data_dir)
+    console.print(escape(res.line()), highlight=False, soft_wrap=True)
+    console.print(f"wrote {escape(str(res.path))}", highlight=False, soft_wrap=True)
+
+
+@app.command("runs")
+def runs_cmd(
+    root: Path = typer.Argument(Path("results/runs"), help="Folder searched (recursively) for run directories."),
+    compare: tuple[str, str] | None = typer.Option(None, "--compare", help="Two runs (paths or cell ids) to show "
+                                            "side by side: differing configuration and metrics."),
+):
+    """List the finished and unfinished runs under a folder (cell, dataset, epochs, test accuracy, date), or
+    compare two of them.
+
+    **Examples**
+
+        ferbench runs results/demo/runs
+
+        ferbench runs results/demo/runs --compare synthetic/resnet_tiny-none-relu/s0 synthetic/vgg_tiny-none-relu/s0
+    """
+    from ferbench.report.runs import compare_runs, list_runs
+    from ferbench.terminal import print_table
+
+    def cell(v) -> str:
+        return "" if v is None or v != v else (f"{v:.4f}" if isinstance(v, float) else escape(str(v)))
+
+    if compare:
+        config, metrics = compare_runs(root, *compare)
+        title = f"A = {metrics.attrs['a']}, B = {metrics.attrs['b']}"
+        print_table(console, ["configuration", "A", "B"], [[cell(v) for v in r] for r in config.itertuples(index=False)]
+                    or [["(identical)", "", ""]], title=escape(title))
+        print_table(console, ["metric", "A", "B"], [[cell(v) for v in r] for r in metrics.itertuples(index=False)])
+        return
+    df = list_runs(root)
+    if df.empty:
+        console.print(f"no run directories under {escape(str(root))}", highlight=False, soft_wrap=True)
+        return
+    print_table(console, list(df.columns[:-1]), [[cell(v) for v in r[:-1]] for r in df.itertuples(index=False)])
+    done = int((df["status"] == "finished").sum())
+    console.print(f"{done} finished, {len(df) - done} unfinished or damaged, under {escape(str(root))}",
+                  highlight=False, soft_wrap=True)

@@ -19,7 +19,7 @@ keeps ``last.pt``), :func:`write_model`, :func:`write_logits`, :func:`finish_run
 :func:`environment` is the ``env`` block every config records; :func:`store_record` its ``store_card``.
 
 Reading: :func:`load_run` gives a :class:`Run` (``config``, ``metrics``, ``history``, ``logits()``,
-``test_indices()``, ``model()``, ``store(data_dir)``, ``key``); :func:`read_config`,
+``test_indices()``, ``model()``, ``store(data_dir)``, ``card(data_dir)``, ``key``); :func:`read_config`,
 :func:`read_metrics` and :func:`read_history` read one file.
 
 Finding: :func:`scan` lists every run directory under a root, finished and unfinished, and never
@@ -175,6 +175,11 @@ def _flat(d: dict, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{k}"] = v
     return out
+
+
+def flat_identity(config: dict) -> dict:
+    """:func:`identity` with nested keys dotted (``train.epochs``): what two runs are compared on."""
+    return _flat(identity(config))
 
 
 def differing_keys(old: dict, new: dict) -> list[str]:
@@ -495,20 +500,32 @@ class Run:
         A store whose card hash differs from the one the run recorded is refused: its row ids would
         point at other images.
         """
-        from ferbench.data.store import card_hash, is_prepared, open_store
+        from ferbench.data.store import open_store
+
+        root = self._store_root(data_dir)
+        self.card(data_dir)  # refuses another store before its images are mapped
+        return open_store(root)
+
+    def _store_root(self, data_dir: str | Path | None) -> Path:
+        return (Path(data_dir) if data_dir is not None else self.data_dir) / self.config["dataset"]
+
+    def card(self, data_dir: str | Path | None = None) -> dict:
+        """The card of the store the run trained on (how its images were cropped), checked as :meth:`store`
+        checks it, without opening the images."""
+        from ferbench.data.store import card_hash, is_prepared, read_card
 
         dataset = self.config["dataset"]
-        root = (Path(data_dir) if data_dir is not None else self.data_dir) / dataset
+        root = self._store_root(data_dir)
         if not is_prepared(root):
             given = "" if data_dir is not None else " (the data dir it recorded)"
             raise RunError(f"{self.path} was trained on the store {dataset!r}, which is not prepared in "
                            f"{root.parent}{given}; pass --data-dir DIR where {dataset} is prepared")
-        store = open_store(root)
+        card = read_card(root)
         recorded = store_fingerprint(self.config)
-        if recorded != UNKNOWN and card_hash(store.card) != recorded:
-            raise RunError(f"{root} is not the store {self.path} was trained on (card hash {card_hash(store.card)}, "
+        if recorded != UNKNOWN and card_hash(card) != recorded:
+            raise RunError(f"{root} is not the store {self.path} was trained on (card hash {card_hash(card)}, "
                            f"the run recorded {recorded}); pass --data-dir to the one it used, or retrain the cell")
-        return store
+        return card
 
     def logits(self) -> dict:
         with np.load(self.path / LOGITS) as z:

@@ -84,9 +84,9 @@ def test_optional_detectors_say_how_to_install(monkeypatch, name, module, how):
     assert "pkg and its dependency onnxruntime: pip install pkg" in str(dep)
 
 
-def test_yunet_needs_a_model_file(tmp_path):
-    with pytest.raises(DetectorUnavailableError, match="--detector-model PATH"):
-        FaceCropper(detect="yunet")
+def test_yunet_ships_its_model_and_detector_model_overrides_it(tmp_path):
+    assert faces.YUNET_MODEL.is_file() and faces.YUNET_MODEL.stat().st_size > 200_000
+    assert FaceCropper(detect="yunet").detector.model == str(faces.YUNET_MODEL)
     with pytest.raises(DetectorUnavailableError, match="file not found"):
         FaceCropper(detect="yunet", detector_model=tmp_path / "nope.onnx")
     broken = tmp_path / "broken.onnx"

