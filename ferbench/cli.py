@@ -773,7 +773,7 @@ def export_cmd(
 
         ferbench export results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --format onnx
 
-        ferbench export RUN --format torchscript --out model.pt
+        ferbench export results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --format torchscript --out model.pt
     """
     from ferbench.predict.export import export_run
 

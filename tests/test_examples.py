@@ -54,8 +54,19 @@ NOT_RUN = {
     "ferbench subgroups results/runs/ferplus --groups kids_adults.csv": "a FERPlus grid and a groups CSV",
     "ferbench eval results/crossdata-cpu/runs --dataset jaffe --split all --data-dir data":
         "a JAFFE store and the FER2013 run's weights",
-    "ferbench train --dataset fer2013 --arch mini_xception --recipe cpu-fer --device cpu --name cpu-fer":
+    "ferbench train --dataset fer2013 --arch mini_xception --recipe cpu-fer --device cpu "
+    "--name cpu-fer":
         "a FER2013 store (results/fer2013-cpu-recipe/command.sh is this run)",
+    "ferbench predict results/demo/runs/synthetic/resnet_tiny-none-relu/s0 photo.jpg --annotate annotated/":
+        "a photo of the user's (test_predict.py runs predict)",
+    "ferbench predict RUN faces/ --detect none --format csv --out predictions.csv":
+        "a folder of the user's face crops (test_predict.py runs this path)",
+    "ferbench predict RUN clip.mp4 --every 5 --format jsonl --backend onnx":
+        "a video of the user's (test_predict.py runs a generated one)",
+    "ferbench live results/demo/runs/synthetic/resnet_tiny-none-relu/s0 --camera 0 --smooth 5":
+        "a camera and a display",
+    "ferbench live RUN --video clip.mp4 --no-window --annotate annotated.mp4":
+        "a video of the user's (test_predict.py runs a generated one headless)",
     "ferbench demo": "the demo itself (CI runs it; test_cli.py runs it with --epochs 2)",
     "ferbench demo --out /tmp/ferbench-demo --epochs 3": "the demo itself (test_cli.py runs it with --epochs 2)",
     "ferbench models": "about a minute on 2 cores (every model is built); the slow test below runs it",
