@@ -186,6 +186,7 @@ def test_subgroups_child_vs_adult_on_synthetic(synth_run, tmp_path):
     # the synthetic store has subjects: they, not the images, are what the bootstrap resamples
     assert res["unit"] == "subject" and (rows["unit"] == "subject").all()
     assert all(0 < v["n_units"] < v["n"] for v in res["groups"].values())
+    assert any("subjects in the test split" in w for w in res["warnings"])  # 3 per group: said so
     o = res["overall"]
     assert o["ci_low"] <= o["accuracy"] <= o["ci_high"]
     assert o["accuracy"] == pytest.approx(_metrics(synth_run)["accuracy"])
