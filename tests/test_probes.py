@@ -186,6 +186,7 @@ def test_subgroups_child_vs_adult_on_synthetic(synth_run, tmp_path):
     # the synthetic store has subjects: they, not the images, are what the bootstrap resamples
     assert res["unit"] == "subject" and (rows["unit"] == "subject").all()
     assert all(0 < v["n_units"] < v["n"] for v in res["groups"].values())
+    assert any("subjects in the test split" in w for w in res["warnings"])  # 3 per group: said so
     o = res["overall"]
     assert o["ci_low"] <= o["accuracy"] <= o["ci_high"]
     assert o["accuracy"] == pytest.approx(_metrics(synth_run)["accuracy"])
@@ -224,7 +225,7 @@ def test_subgroups_csv_on_a_run_counts_unmatched_and_small_cells(synth_run, tmp_
     assert src["matched_not_test"] == (0 if meta["split"].iloc[0] == "test" else 1)
     assert res["groups"]["kids"]["n"] == 25 and res["n_ungrouped"] == res["n_test"] - 25
     assert res["warnings"][0].startswith("2 of 28 rows")
-    assert sum("'kids' has" in w for w in res["warnings"]) == 7  # 25 images: every class cell < 10
+    assert sum("'kids' has" in w and "test images of" in w for w in res["warnings"]) == 7  # every class cell < 10
 
 
 # ---- corruptions -----------------------------------------------------------------------------------

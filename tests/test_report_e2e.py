@@ -51,7 +51,10 @@ def test_report_cli_on_a_real_grid(tmp_path, synthetic_store):
     vgg = grid[grid["arch"] == "vgg_tiny"].iloc[0]
     assert vgg["mean"] == m["accuracy"] and vgg["n"] == 1 and vgg["params"] == m["params"]
     sub = pd.read_csv(out / "csv" / "subgroups.csv")
+    whole = sub[sub["group"] == "all test images"]  # the whole test set's interval, over subjects too
+    sub = sub[sub["group"] != "all test images"]
     assert set(sub["group"]) == {"adult", "child"} and sub["n"].sum() == m["n_test"]
+    assert (whole["n"] == m["n_test"]).all() and (whole["unit"] == "subject").all()
 
     res = runner.invoke(app, ["report", str(tmp_path / "missing"), "--out", str(out)])
     assert res.exit_code == 2 and "does not exist" in res.output

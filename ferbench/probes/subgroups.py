@@ -35,6 +35,7 @@ from ferbench.probes.outputs import current, file_token, probe_dir, write_output
 from ferbench.probes.runs import ProbeError
 
 MIN_CELL = 10
+MIN_UNITS = 10  # below this many subjects a percentile bootstrap has only a handful of distinct resamples
 RESAMPLES = 2000
 
 
@@ -220,6 +221,9 @@ def subgroup_analysis(
         }
         warnings += [f"group {g!r} has {n} test images of {c} (< {min_cell}): its per-class figures are "
                      "not reliable" for c, n in counts.items() if n < min_cell]
+        if has_units and out_groups[g]["n_units"] < MIN_UNITS:
+            warnings.append(f"group {g!r} has {out_groups[g]['n_units']} subjects in the test split (< {MIN_UNITS}): "
+                            "a bootstrap over so few subjects is coarse; its intervals are indicative only")
     diffs = []
     for a, b in combinations(names, 2):
         lo, hi = percentile_ci(boots[b] - boots[a], level)

@@ -731,7 +731,8 @@ def subgroup_tables(coll: Collection) -> list[Table]:
             data=sg.copy(),
             note="n is the number of test images in the group; CI: the probe's percentile bootstrap 95% interval, "
             "resampling the bootstrap unit: subjects where the store has them (a subject's images are not "
-            "independent), else images (probe files written before subjects were resampled say image).",
+            "independent), else images (probe files written before subjects were resampled say image). The "
+            "number of subjects is in brackets: with only a few, the interval is coarse and indicative only.",
         )
     ]
     if diffs:

@@ -12,3 +12,5 @@ ferbench grid --name ckplus-cpu --datasets ckplus --archs resnet18 --attentions 
   --seeds 0 --device cpu --out results/ckplus-cpu/runs
 # report/ regenerated later from the committed runs (nothing retrained) with the report's new presentation
 ferbench report results/ckplus-cpu/runs --format markdown,latex,csv,html --out results/ckplus-cpu/report
+# issue 11: report/ regenerated again from the same runs (nothing retrained) with the new statistics
+# (setups never pooled, corrected resampled t-test + Holm, ECE, reliability diagram, hard-label AUC, clean column)

@@ -9,3 +9,5 @@ ferbench grid --name fer2013-cpu --datasets fer2013 --archs resnet_tiny,vgg_tiny
   --seeds 0,1,2 --device cpu --out results/fer2013-cpu/runs
 # report/ regenerated later from the committed runs (nothing retrained) with the report's new presentation
 ferbench report results/fer2013-cpu/runs --format markdown,latex,csv,html --out results/fer2013-cpu/report
+# issue 11: report/ regenerated again from the same runs (nothing retrained) with the new statistics
+# (setups never pooled, corrected resampled t-test + Holm, ECE, reliability diagram, hard-label AUC, clean column)
