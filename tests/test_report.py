@@ -379,3 +379,21 @@ def test_every_figure_sits_beside_an_existing_table(tmp_path):
     assert all(f.table in keys for f in figs), [(f.key, f.table) for f in figs if f.table not in keys]
     curves = next(f for f in figs if f.key.startswith("curves"))
     assert "n=2 runs" in curves.caption and "one colour per run" in curves.caption
+
+
+def test_reported_table_cites_how_our_model_differs_from_the_documents():
+    """A compared number of an arch in DEVIATIONS gets a footnote saying how ferbench's model differs."""
+    from ferbench.models import DEVIATIONS
+    from ferbench.report.tables import reported_tables
+
+    base = dict(doc="doc1", doc_title="Doc", value=92.3, value_text="92.3", printed="92.3", unit="%",
+                ours_n=3, ours_std=1.0, ours_mean=90.0, why="", diff=-2.3, dataset="ckplus", attention="none",
+                activation="elu", variant="", split="", target="", method="", size="", group="",
+                table="T1", row_label="r", col_label="c", metric="accuracy", notes="")
+    base["class"] = ""
+    comparison = pd.DataFrame([{**base, "arch": "vgg19", "status": "compared"},
+                               {**base, "arch": "resnet18", "status": "compared"},
+                               {**base, "arch": "emonet", "status": "no run"}])
+    table = next(t for t in reported_tables(comparison) if t.key != "reported_summary")
+    assert list(table.footnotes.values()) == [f"ferbench's VGG-19: {DEVIATIONS['vgg19']}"]
+    assert table.display["Notes"].tolist() == ["^[a]", "", ""]

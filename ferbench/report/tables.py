@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ferbench.models import DEVIATIONS
 from ferbench.report import display as dp
 from ferbench.report.collect import MODEL_KEYS, SCALAR_METRICS, VA_METRICS, Collection, aggregate, incompleteness
 
@@ -788,6 +789,7 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
     summary = []
     for doc, g in comparison.groupby("doc", sort=True):
         rows = []
+        notes = Footnotes()  # how ferbench's model differs from the document's, cited where compared
         for r in g.to_dict("records"):
             vtext = "" if pd.isna(r["value"]) else r.get("value_text", str(r["value"]))
             reported = f"{vtext}{_unit(r['unit'])}" if vtext else f"{r['printed']} (unreadable)"
@@ -826,7 +828,9 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
                     "Reported": reported,
                     "ferbench": ours,
                     "Difference": diff,
-                    "Notes": r["notes"],
+                    "Notes": r["notes"] + (
+                        notes.ref(f"ferbench's {dp.model_name(r['arch'], 'none')}: {DEVIATIONS[r['arch']]}")
+                        if r["status"] == "compared" and r["arch"] in DEVIATIONS else ""),
                 }
             )
         counts = g["status"].value_counts()
@@ -847,6 +851,7 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
                 data=g.drop(columns=[c for c in ("value_text",) if c in g]),
                 note="Reported: as printed in the document (its unit); ferbench: mean ± std over n "
                 "matching runs in the same unit; Difference: ferbench − reported.",
+                footnotes=notes,
             )
         )
     if summary:

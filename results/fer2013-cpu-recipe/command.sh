@@ -9,3 +9,5 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 ferbench prepare fer2013 --root ../shared/datasets/fer2013 --dedupe --data-dir /work/data19
 nice -n 10 ferbench grid --name fer2013-cpu-recipe --datasets fer2013 --data-dir /work/data19 --archs mini_xception \
   --recipe cpu-fer --seeds 0,1,2 --device cpu --out results/fer2013-cpu-recipe/runs
+# report/ generated from the committed runs (nothing retrained)
+ferbench report results/fer2013-cpu-recipe/runs --format markdown,latex,csv,html --out results/fer2013-cpu-recipe/report
