@@ -15,6 +15,7 @@ Writes ``<out>/train_throughput-<tag>.json`` and ``.md`` with the command, devic
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import shlex
@@ -34,7 +35,7 @@ from ferbench.data.synthetic import CLASSES, generate
 from ferbench.inference import resolve_device
 from ferbench.models import create_model
 from ferbench.train.engine import fit
-from ferbench.train.recipe import TrainConfig
+from ferbench.train.recipe import TrainConfig, recipe_train
 
 
 def make_images(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -101,21 +102,68 @@ def baseline_img_per_s(
     return steps * batch / (time.perf_counter() - t0)
 
 
-def ferbench_img_per_s(
-    arch: str, store, dev: torch.device, epochs: int, batch: int | None, compile_: bool, mode: str = "default"
-) -> tuple[float, int]:
+def engine_config(
+    store, dev: torch.device, epochs: int, batch: int | None, compile_: bool, mode: str = "default",
+    recipe: str = "default",
+) -> TrainConfig:
+    """The resolved training options of the measured ferbench run: ``recipe``'s, with this run's overrides."""
+    opts = {**recipe_train(recipe), "epochs": epochs, "patience": None, "compile": compile_, "compile_mode": mode}
+    if batch is not None:
+        opts["batch_size"] = batch
+    return TrainConfig.from_dict(opts).resolve(
+        store_size=store.size, store_channels=1, device_type=dev.type, n_train=len(store.images) - 64
+    )
+
+
+def ferbench_img_per_s(arch: str, store, dev: torch.device, cfg: TrainConfig) -> float:
     """ferbench's engine: median images/s over epochs after the first (cudnn autotune / compile warm-up)."""
     n = len(store.images)
     tr, val = np.arange(n - 64), np.arange(n - 64, n)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch, compile=compile_, compile_mode=mode, patience=None)
-    cfg = cfg.resolve(store_size=store.size, store_channels=1, device_type=dev.type, n_train=len(tr))
     torch.manual_seed(0)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
     model = create_model(arch, num_classes=len(CLASSES), in_chans=1)
     hist = fit(model, store.images, store.meta["label"], tr, val, cfg, seed=0, device=str(dev)).history
     speeds = [r["img_per_s"] for r in hist[1:]] or [hist[0]["img_per_s"]]
-    return statistics.median(speeds), cfg.batch_size
+    return statistics.median(speeds)
+
+
+def plain_img_per_s(
+    arch: str, images: np.ndarray, labels: np.ndarray, dev: torch.device, cfg: TrainConfig, steps: int, warmup: int
+) -> float:
+    """The least a training step needs, in plain PyTorch: the whole set as one normalised float tensor on the
+    device, random batches by index, the engine's batch size, precision (autocast) and memory format, AdamW;
+    no augmentation, no gradient clipping, no schedule. What the engine's extra work costs is its ratio to this.
+    """
+    x_all = torch.from_numpy(images).to(dev).unsqueeze(1).float().div(127.5).sub(1.0)
+    y_all = torch.from_numpy(labels.astype(np.int64)).to(dev)
+    memfmt = torch.channels_last if cfg.channels_last == "on" else torch.contiguous_format
+    torch.manual_seed(0)
+    model = create_model(arch, num_classes=len(CLASSES), in_chans=1).to(dev, memory_format=memfmt).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if cfg.amp == "bf16" else contextlib.nullcontext()
+
+    def run(n: int) -> float:
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            idx = torch.randint(0, len(x_all), (cfg.batch_size,), device=dev)
+            with amp:
+                logits = model(x_all[idx].contiguous(memory_format=memfmt))["logits"]
+            loss = F.cross_entropy(logits, y_all[idx], label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        return n * cfg.batch_size / (time.perf_counter() - t0)
+
+    run(warmup)
+    # the median of three timed chunks, as the engine's figure is a median over epochs: one slow
+    # stretch of a shared machine moves neither
+    chunk = max(1, steps // 3)
+    return statistics.median(run(chunk) for _ in range(3))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -131,10 +179,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--compile", action="store_true", help="also measure ferbench with torch.compile")
     p.add_argument("--compile-mode", default="reduce-overhead",
                    help="torch.compile mode for --compile (reduce-overhead: CUDA graphs, static shapes)")
+    p.add_argument("--recipe", default="default",
+                   help="ferbench's training recipe (e.g. cpu-fer); the plain loop copies its batch, precision "
+                        "and memory format")
+    p.add_argument("--plain-steps", type=int, default=100, help="timed steps of the plain PyTorch loop")
     p.add_argument("--quick", action="store_true", help="tiny CPU-sized run: resnet18, 512 images, 2 workers")
     p.add_argument("--out", default="results/benchmarks")
     if p.parse_args(argv).quick:  # small defaults; options given explicitly still win
-        p.set_defaults(models="resnet18", n_images=512, workers="2", baseline_steps=6, epochs=2)
+        p.set_defaults(models="resnet18", n_images=512, workers="2", baseline_steps=6, epochs=2, plain_steps=4)
     a = p.parse_args(argv)
     dev = resolve_device(a.device)
     models, workers = a.models.split(","), [int(w) for w in a.workers.split(",")]
@@ -151,21 +203,20 @@ def main(argv: list[str] | None = None) -> dict:
             for w in workers:
                 row[f"baseline_w{w}"] = baseline_img_per_s(arch, folder, dev, w, 64, a.baseline_steps, warmup)
                 print(f"{arch}: baseline {w} workers {row[f'baseline_w{w}']:,.0f} img/s", flush=True)
-            row["ferbench"], row["ferbench_batch"] = ferbench_img_per_s(
-                arch, store, dev, a.epochs, a.batch_size, False
-            )
-            print(
-                f"{arch}: ferbench (batch {row['ferbench_batch']}) {row['ferbench']:,.0f} img/s", flush=True
-            )
+            cfg = engine_config(store, dev, a.epochs, a.batch_size, False, recipe=a.recipe)
+            row["ferbench_batch"] = cfg.batch_size
+            row["plain"] = plain_img_per_s(arch, images, labels, dev, cfg, a.plain_steps, warmup)
+            print(f"{arch}: plain PyTorch loop (batch {cfg.batch_size}) {row['plain']:,.0f} img/s", flush=True)
+            row["ferbench"] = ferbench_img_per_s(arch, store, dev, cfg)
+            print(f"{arch}: ferbench (batch {cfg.batch_size}) {row['ferbench']:,.0f} img/s", flush=True)
             if a.compile:
-                row["ferbench_compiled"], _ = ferbench_img_per_s(
-                    arch, store, dev, a.epochs, a.batch_size, True, a.compile_mode
-                )
+                ccfg = engine_config(store, dev, a.epochs, a.batch_size, True, a.compile_mode, a.recipe)
+                row["ferbench_compiled"] = ferbench_img_per_s(arch, store, dev, ccfg)
                 print(f"{arch}: ferbench compiled {row['ferbench_compiled']:,.0f} img/s", flush=True)
+            best = max(row["ferbench"], row.get("ferbench_compiled", 0))
             for w in workers:
-                row[f"ratio_vs_w{w}"] = (
-                    max(row["ferbench"], row.get("ferbench_compiled", 0)) / row[f"baseline_w{w}"]
-                )
+                row[f"ratio_vs_w{w}"] = best / row[f"baseline_w{w}"]
+            row["ratio_vs_plain"] = row["ferbench"] / row["plain"]
             rows.append(row)
     result = {
         "command": shlex.join(
@@ -179,14 +230,17 @@ def main(argv: list[str] | None = None) -> dict:
         "n_images": a.n_images,
         "size": a.size,
         "baseline": "ImageFolder JPEG + DataLoader + PIL transforms, fp32, batch 64, Adam",
-        "ferbench": "fit(): on-device data + augmentation, "
-        + ("bf16 + channels_last" if dev.type == "cuda" else "fp32")
-        + (f"; compiled: torch.compile mode {a.compile_mode}" if a.compile else ""),
+        "recipe": a.recipe,
+        "threads": torch.get_num_threads(),
+        "ferbench": f"fit() with recipe {a.recipe}: on-device data + augmentation, amp {cfg.amp}, channels_last "
+        f"{cfg.channels_last}" + (f"; compiled: torch.compile mode {a.compile_mode}" if a.compile else ""),
+        "plain": "plain PyTorch loop: in-memory tensors, random batches, same batch/amp/memory format, AdamW, "
+        "no augmentation",
         "rows": rows,
     }
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    tag = "quick-" + dev.type if a.quick else dev.type
+    tag = ("quick-" if a.quick else "") + dev.type + ("" if a.recipe == "default" else f"-{a.recipe}")
     (out / f"train_throughput-{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
     cols = [k for k in rows[0] if k != "model"]
     md = [
@@ -194,7 +248,12 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         f"`{result['command']}`",
         "",
-        f"torch {result['torch']}; {a.n_images} images of {a.size}x{a.size}; images/s (higher is better)",
+        f"torch {result['torch']}, {result['threads']} thread(s); {a.n_images} images of {a.size}x{a.size}; "
+        "images/s (higher is better)",
+        "",
+        f"- baseline_w*: {result['baseline']}, * DataLoader workers",
+        f"- plain: {result['plain']}",
+        f"- ferbench: {result['ferbench']}",
         "",
         "| model | " + " | ".join(cols) + " |",
         "|---" * (len(cols) + 1) + "|",
@@ -203,7 +262,8 @@ def main(argv: list[str] | None = None) -> dict:
         "| "
         + r["model"]
         + " | "
-        + " | ".join(f"{r[c]:,.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols)
+        + " | ".join((f"{r[c]:.2f}" if c.startswith("ratio") else f"{r[c]:,.1f}") if isinstance(r[c], float)
+                     else str(r[c]) for c in cols)
         + " |"
         for r in rows
     ]

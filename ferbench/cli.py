@@ -67,8 +67,9 @@ _PRETRAINED = typer.Option(
          "Use --name to keep such runs apart from runs trained from scratch.",
 )
 # issue 19: named training recipes (ferbench/train/recipe.py RECIPES); the options above override them
-_RECIPE = typer.Option(None, "--recipe", help="Named recipe: default | cpu-fer (FER on a CPU: batch 128, lr 2e-3, "
-                       "12 epochs, no early stop, flip TTA); options given beside it override it.")
+_RECIPE = typer.Option(None, "--recipe", help="Named recipe: default | cpu-fer (FER on a CPU: 30 epochs, batch 128, "
+                       "lr 2e-3, bf16, light augmentation, no label smoothing or early stop, flip TTA); "
+                       "options given beside it override it.")
 
 
 def _train_overrides(epochs, batch_size, lr, optimizer, scheduler, size, channels, compile_) -> dict:
@@ -576,7 +577,8 @@ def eval_cmd(
 
 @app.command("report")
 def report_cmd(
-    results_dir: Path = typer.Argument(Path("results/runs"), help="Folder searched (recursively) for runs."),
+    results_dirs: list[Path] = typer.Argument(None, help="Folders searched (recursively) for runs "
+                                              "(default results/runs); several are read as one collection."),
     fmt: str = typer.Option("markdown,latex", "--format",
                             help="markdown, latex, csv, html (one self-contained page) (comma list)."),
     out: Path = typer.Option(Path("results/reports"), "--out", help="Where the report is written."),
@@ -584,6 +586,8 @@ def report_cmd(
     group_by: str = typer.Option(None, "--group-by", help="Columns that identify a model (comma list)."),
     metric: str = typer.Option("accuracy", "--metric", help="Metric of the grid table and heat maps."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw figures (PNG; PDF for LaTeX)."),
+    baseline: str = typer.Option(None, "--baseline", help="A setup (the runs folder of one grid or recipe) to "
+                                 "compare every other setup against, paired by seed and fold: an ablation table."),
 ):
     """Tables (the documents' layouts) and figures of every finished run, beside the documents' numbers.
 
@@ -596,11 +600,14 @@ def report_cmd(
         ferbench report results/demo/runs --filter "arch == 'resnet_tiny' and activation == 'elu'" --format csv
 
         ferbench report results/demo/runs --group-by dataset,arch,attention,activation,seed --metric macro_f1
+
+        ferbench report results/fer2013-cpu-ablation/runs results/fer2013-cpu-recipe/runs --baseline bf16
     """
     from ferbench.report import build_report
 
-    written = build_report(results_dir, out, fmt, filter=filter_, group_by=group_by, metric=metric,
-                           figures=figures)
+    dirs = list(results_dirs) if results_dirs else [Path("results/runs")]
+    written = build_report(dirs if len(dirs) > 1 else dirs[0], out, fmt, filter=filter_, group_by=group_by,
+                           metric=metric, figures=figures, baseline=baseline)
     for problem in written.problems:
         err_console.print(f"[yellow]warning:[/yellow] {escape(problem)}", soft_wrap=True, highlight=False)
     main = {k: v for k, v in written.items() if not k.startswith(("figure:", "csv:"))}

@@ -139,6 +139,11 @@ def recipe(config: dict) -> dict:
     return d
 
 
+def flat_recipe(config: dict) -> dict:
+    """:func:`recipe` with nested keys dotted (``train.augment.rotate``): what an ablation lists as changed."""
+    return _flat(recipe(config))
+
+
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 

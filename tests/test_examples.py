@@ -57,6 +57,8 @@ NOT_RUN = {
     "ferbench train --dataset fer2013 --arch mini_xception --recipe cpu-fer --device cpu "
     "--name cpu-fer":
         "a FER2013 store (results/fer2013-cpu-recipe/command.sh is this run)",
+    "ferbench report results/fer2013-cpu-ablation/runs results/fer2013-cpu-recipe/runs --baseline bf16":
+        "the committed FER2013 runs of this repository (test_report.py runs --baseline on generated runs)",
     "ferbench predict results/demo/runs/synthetic/resnet_tiny-none-relu/s0 photo.jpg --annotate annotated/":
         "a photo of the user's (test_predict.py runs predict)",
     "ferbench predict RUN faces/ --detect none --format csv --out predictions.csv":

@@ -219,3 +219,14 @@ def test_bad_dataset_seeds_are_a_clear_error():
         GridSpec(datasets=["ckplus"], archs=["vgg_tiny"], dataset_seeds={"ckplus": []}).validate()
     with pytest.raises(ConfigError, match="grid key dataset_seeds"):
         GridSpec.from_dict({"datasets": ["s"], "archs": ["v"], "dataset_seeds": [0]})
+
+
+def test_a_grid_files_augment_table_changes_only_the_strengths_it_names_over_a_recipe():
+    from ferbench.train.recipe import RECIPES
+
+    cfg = GridSpec(datasets=["fer2013"], archs=["mini_xception"], recipe="cpu-fer",
+                   train={"augment": {"erase_p": 0.2}, "epochs": 5}).train_config()
+    recipe_aug = RECIPES["cpu-fer"]["augment"]
+    assert cfg.epochs == 5 and cfg.augment.erase_p == 0.2 and cfg.amp == RECIPES["cpu-fer"]["amp"]
+    assert cfg.augment.rotate == recipe_aug["rotate"] and cfg.augment.scale == recipe_aug["scale"]
+    assert RECIPES["cpu-fer"]["augment"] == recipe_aug  # the preset itself is never modified

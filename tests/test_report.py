@@ -18,7 +18,7 @@ from fixtures.report_runs import SEVEN, make_run
 
 from ferbench.report import ReportError, build_report, collect, compare, load_reported
 from ferbench.report.render import latex_text
-from ferbench.report.tables import gain_tables, grid_tables, resize_tables, subgroup_tables
+from ferbench.report.tables import gain_tables, grid_tables, match_setup, resize_tables, subgroup_tables
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -397,3 +397,60 @@ def test_reported_table_cites_how_our_model_differs_from_the_documents():
     table = next(t for t in reported_tables(comparison) if t.key != "reported_summary")
     assert list(table.footnotes.values()) == [f"ferbench's VGG-19: {DEVIATIONS['vgg19']}"]
     assert table.display["Notes"].tolist() == ["^[a]", "", ""]
+
+
+def _set_metric(run_dir: Path, **values) -> None:
+    import json
+
+    p = run_dir / "metrics.json"
+    p.write_text(json.dumps({**json.loads(p.read_text()), **values}))
+
+
+def test_ablation_table_pairs_each_setup_with_the_baseline_by_seed(tmp_path):
+    from scipy import stats
+
+    base, long = [0.60, 0.62, 0.61], [0.65, 0.66, 0.68]
+    for s, (b, lg) in enumerate(zip(base, long, strict=True)):
+        d = make_run(tmp_path / "runs" / "short", "fer2013", "vgg_tiny", seed=s, accuracy=b, epochs=3)
+        _set_metric(d, accuracy_no_tta=b - 0.01)
+        make_run(tmp_path / "runs" / "long", "fer2013", "vgg_tiny", seed=s, accuracy=lg, epochs=6)
+    make_run(tmp_path / "runs" / "wide", "fer2013", "resnet_tiny", seed=0, accuracy=0.5, epochs=5)
+    make_run(tmp_path / "runs" / "other-seeds", "fer2013", "vgg_tiny", seed=7, accuracy=0.7, epochs=4)
+    written = build_report(tmp_path / "runs", tmp_path / "rep", "markdown,csv", figures=False, baseline="short")
+    text = written["markdown"].read_text()
+    assert "Ablation against a baseline setup" in text and "every setup against short" in text
+    rows = {r[0]: r for h, r in _md_rows(text) if h and h[0] == "Setup"}
+    assert set(rows) == {"short (baseline)", "short without flip TTA", "long", "wide", "other-seeds"}
+    n = 20 * len(SEVEN)  # make_run's test set: accuracies land on multiples of 1/n
+    acc = {k: [round(a * n) / n for a in v] for k, v in (("short", base), ("long", long))}
+    diffs = 100 * (np.array(acc["long"]) - np.array(acc["short"]))
+    t = stats.ttest_1samp(diffs, 0)
+    lo, hi = t.confidence_interval(0.95)
+    long_row = rows["long"]
+    assert long_row[1] == "VGG-tiny" and "epochs 3→6" in long_row[2] and long_row[3] == "3"
+    assert long_row[5] == f"{diffs.mean():+.2f}" and long_row[6] == "3 seeds"
+    assert long_row[7] == f"[{lo:+.2f}, {hi:+.2f}]" and long_row[8] == f"{t.pvalue:.3f}"
+    assert rows["wide"][1] == "ResNet-tiny" and "model VGG-tiny→ResNet-tiny" in rows["wide"][2]
+    assert rows["wide"][6] == "1 seeds"
+    assert "unpaired" in rows["other-seeds"][5]  # seed 7 has no baseline run: means only, no test
+    no_tta = 100 * (np.array(base) - 0.01 - np.array(acc["short"]))  # the same weights without the mirror
+    assert rows["short without flip TTA"][5] == f"{no_tta.mean():+.2f}"
+    csv = pd.read_csv(tmp_path / "rep" / "csv" / "ablation_fer2013.csv")
+    assert csv.loc[csv["setup"] == "long", "p_holm"].iloc[0] >= csv.loc[csv["setup"] == "long", "p_value"].iloc[0]
+    # folders of one store and recipe are one setup, named "a, b": either folder names it
+    assert match_setup(["short, wide", "x/long"], "wide") == "short, wide" and match_setup(["x/long"], "long")
+    with pytest.raises(ReportError, match="--baseline 'nope' names none of the setups; choose one of: long"):
+        build_report(tmp_path / "runs", tmp_path / "rep2", "markdown", figures=False, baseline="nope")
+
+
+def test_report_reads_several_folders_as_one_collection(tmp_path):
+    make_run(tmp_path / "a", "fer2013", "vgg_tiny", accuracy=0.6, epochs=3)
+    make_run(tmp_path / "b" / "runs", "fer2013", "vgg_tiny", accuracy=0.7, epochs=5)
+    coll = collect([tmp_path / "a", tmp_path / "b" / "runs"])
+    assert len(coll.runs) == 2 and len(set(coll.runs["run_id"])) == 2
+    assert set(coll.runs["grid"]) == {"a", "b/runs"}  # the folders they share are left out of the names
+    (t,) = [t for t in build_report([tmp_path / "a", tmp_path / "b" / "runs"], tmp_path / "rep", "markdown",
+                                    figures=False, baseline="runs").values() if str(t).endswith(".md")]
+    assert "every setup against b/runs" in t.read_text()
+    with pytest.raises(ReportError, match="given twice"):
+        collect([tmp_path / "a", tmp_path / "a"])

@@ -14,7 +14,7 @@ from ferbench.report.collect import Collection, ReportError, check_group_by, col
 from ferbench.report.figures import Figure
 from ferbench.report.render import LATEX_PREAMBLE, latex_table, latex_text, markdown_table, markdown_text
 from ferbench.report.reported import compare
-from ferbench.report.tables import SECTIONS, Table, all_tables, crossdata_tables
+from ferbench.report.tables import SECTIONS, Table, all_tables, crossdata_tables, match_setup
 
 FORMATS = ("markdown", "latex", "csv", "html")
 FORMAT_ALIASES = {"md": "markdown", "tex": "latex", "htm": "html"}
@@ -81,7 +81,8 @@ def header(coll: Collection) -> tuple[str, list[str]]:
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     runs = coll.runs
     lines = [
-        f"Results folder: {coll.root}",
+        ("Results folder: " if len(coll.roots) == 1 else "Results folders: ")
+        + ", ".join(map(str, coll.roots)),
         f"Finished runs read: {len(runs)}; unfinished (not read): {len(coll.unfinished)}",
         f"Generated {now} by ferbench {__version__}",
     ]
@@ -214,14 +215,17 @@ def build_report(
     group_by: str | list[str] | None = None,
     metric: str = "accuracy",
     figures: bool = True,
+    baseline: str | None = None,
 ) -> ReportPaths:
     """Write the report of every run under ``results_dir`` into ``out_dir``; returns ``{name: path}``.
 
     ``formats``: any of markdown, latex, csv, html (a sequence or a comma list). ``filter``: a pandas
     query over the runs table (or ``col=v1|v2,col=v``). ``group_by``: the columns that identify one
     model (runs sharing them are averaged; default dataset, arch, attention, activation, heads).
-    ``metric``: the grid table's and heat map's metric. Problems (no runs, unfinished runs, mixed class
-    sets, unreadable files) are listed in the report and in ``.problems``; the rest is still written.
+    ``metric``: the grid table's and heat map's metric. ``baseline``: a setup (``grid``) name; adds the
+    ablation table, every other setup against it. ``results_dir`` may be a list of folders. Problems (no
+    runs, unfinished runs, mixed class sets, unreadable files) are listed in the report and in
+    ``.problems``; the rest is still written.
     """
     fmts = parse_formats(formats)
     out = Path(out_dir)
@@ -232,9 +236,11 @@ def build_report(
     if len(coll.runs) and metric not in coll.runs.columns:
         numeric = [c for c in coll.runs.columns if pd.api.types.is_numeric_dtype(coll.runs[c])]
         raise ReportError(f"--metric {metric!r} is not a run metric; use one of {', '.join(numeric)}")
+    if baseline and len(coll.runs):
+        match_setup(coll.runs["grid"], baseline)  # a wrong name fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
     comparison = compare(coll)
-    tables = all_tables(coll, comparison, keys, metric)
+    tables = all_tables(coll, comparison, keys, metric, baseline)
     tables += crossdata_tables(coll, collect_evals(coll))  # sections() puts it in its place
     made = (
         figs.all_figures(coll, out / "figures", keys, metric, pdf="latex" in fmts)

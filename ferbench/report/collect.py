@@ -47,9 +47,10 @@ class ReportError(FerbenchError):
 
 @dataclass
 class Collection:
-    """Everything read from one results folder; every table is keyed by ``run_id`` (the run's cell path)."""
+    """Everything read from the results folders; every table is keyed by ``run_id`` (the run's path below
+    its folder, or the whole path where several folders are read)."""
 
-    root: Path
+    roots: tuple[Path, ...]
     runs: pd.DataFrame  # one row per finished run
     per_class: pd.DataFrame  # run_id, class, precision, recall, f1, support
     va: pd.DataFrame  # run_id, target (valence|arousal), rmse, corr, sagr, ccc
@@ -72,7 +73,7 @@ class Collection:
             return df[df["run_id"].isin(keep)].reset_index(drop=True) if "run_id" in df else df
 
         return Collection(
-            root=self.root,
+            roots=self.roots,
             runs=sub(self.runs),
             per_class=sub(self.per_class),
             va=sub(self.va),
@@ -110,6 +111,7 @@ def _run_row(run_id: str, run_dir: Path, cfg: dict, m: dict, hist: list[dict]) -
         "classes": "|".join(classes),
         "num_classes": len(classes),
         **{k: m.get(k) for k in SCALAR_METRICS},
+        "accuracy_no_tta": m.get("accuracy_no_tta"),  # flip-TTA runs: the same weights scored without it
         "n_test": m.get("n_test"),
         "n_train": (cfg.get("n") or {}).get("train"),
         "protocol": cfg.get("protocol"),
@@ -137,6 +139,7 @@ def _run_row(run_id: str, run_dir: Path, cfg: dict, m: dict, hist: list[dict]) -
     row["attention"] = row["attention"] or "none"
     row["fold"] = -1 if row["fold"] is None else int(row["fold"])  # -1: no fold (pandas groups drop None)
     row.update(_provenance(cfg))
+    row["recipe"] = rundir.flat_recipe(cfg) if cfg else {}  # what an ablation table lists as changed
     return row
 
 
@@ -272,7 +275,12 @@ def _name_grids(runs: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     runs = runs.copy()
     prefix = [r[: -len(c)].strip("/") if c and r.endswith(c) else "" for r, c in zip(runs["run_id"], runs["cell"],
                                                                                       strict=True)]
-    runs["_prefix"] = prefix
+    # with several results folders a prefix is a whole path: drop the leading folders all of them share
+    parts = [p.split("/") for p in prefix if p]
+    common = 0
+    while parts and all(len(q) > common + 1 and q[common] == parts[0][common] for q in parts):
+        common += 1
+    runs["_prefix"] = ["/".join(p.split("/")[common:]) if p else p for p in prefix]
     for ds, g in runs.groupby("dataset"):
         setups = list(dict.fromkeys(zip(g["store_fp"], g["recipe_fp"], strict=True)))
         if len(setups) < 2:
@@ -360,27 +368,46 @@ def _apply_filter(runs: pd.DataFrame, expr: str) -> pd.DataFrame:
         ) from None
 
 
-def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  # noqa: A002 (the CLI's name)
-    """Read every run under ``results_dir`` (searched recursively) into a :class:`Collection`."""
-    root = Path(results_dir)
-    if not root.exists():
-        raise ReportError(
-            f"{root} does not exist: pass the folder your runs were written to (default results/runs), "
-            "e.g. `ferbench report results/runs/<grid name>`"
-        )
-    if not root.is_dir():
-        raise ReportError(f"{root} is a file: pass the folder that holds the run directories")
+def _found(roots: list[Path]) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """``(run_id, run_dir)`` of every run under ``roots`` and the unfinished run directories. With one
+    folder a run's id is its path below it; with several, its whole path (so ids never collide)."""
+    runs, unfinished = [], []
+    for root in roots:
+        if not root.exists():
+            raise ReportError(
+                f"{root} does not exist: pass the folder your runs were written to (default results/runs), "
+                "e.g. `ferbench report results/runs/<grid name>`"
+            )
+        if not root.is_dir():
+            raise ReportError(f"{root} is a file: pass the folder that holds the run directories")
+        found = rundir.scan(root)
+        unfinished += found.unfinished
+        for run_dir in found:
+            if len(roots) > 1:
+                run_id = run_dir.as_posix()
+            else:
+                run_id = run_dir.relative_to(root).as_posix() if run_dir != root else run_dir.name
+            runs.append((run_id, run_dir))
+    return runs, unfinished
+
+
+def collect(
+    results_dir: str | Path | list[str | Path], filter: str | None = None  # noqa: A002 (the CLI's name)
+) -> Collection:
+    """Read every run under ``results_dir`` (one folder or a list, each searched recursively)."""
+    roots = [Path(p) for p in (results_dir if isinstance(results_dir, list | tuple) else [results_dir])]
+    if len(set(roots)) < len(roots):
+        raise ReportError(f"a results folder is given twice ({', '.join(map(str, roots))}): give each once")
+    root = roots[0]
     problems: list[str] = []
-    found = rundir.scan(root)
+    found, unfinished = _found(roots)
     out: dict[str, list] = {
         k: []
         for k in ("runs", "per_class", "va", "history", "resize", "subgroups", "subgroup_diff", "corrupt",
                   "calibration")
     }
     confusion: dict[str, np.ndarray] = {}
-    unfinished: list[Path] = found.unfinished
-    for run_dir in found:
-        run_id = run_dir.relative_to(root).as_posix() if run_dir != root else run_dir.name
+    for run_id, run_dir in found:
         try:
             m = rundir.read_metrics(run_dir)
             cfg = rundir.read_config(run_dir) if (run_dir / CONFIG).is_file() else {}
@@ -419,14 +446,15 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
         if (run_dir / PROBES).is_dir():
             _read_probes(run_id, run_dir / PROBES, out, problems)
 
+    where = ", ".join(map(str, roots))
     if not out["runs"]:
         if unfinished:
-            problems.append(f"{root}: {len(unfinished)} run(s) found but none finished yet (no {METRICS})")
-        elif not any(root.iterdir()):
-            problems.append(f"{root} is empty: no runs to report; train some with `ferbench grid` first")
+            problems.append(f"{where}: {len(unfinished)} run(s) found but none finished yet (no {METRICS})")
+        elif not any(any(r.iterdir()) for r in roots):
+            problems.append(f"{where} is empty: no runs to report; train some with `ferbench grid` first")
         else:
             problems.append(
-                f"{root} holds no ferbench run directories (none has {CONFIG} or {METRICS}); pass the folder "
+                f"{where} holds no ferbench run directories (none has {CONFIG} or {METRICS}); pass the folder "
                 "`ferbench grid --out` wrote (default results/runs/<grid name>)"
             )
     no_logits = [p for p in problems if p.endswith("no ECE, hard-label AUC or reliability diagram")]
@@ -435,7 +463,7 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
         problems.append(f"{len(no_logits)} runs have no {rundir.LOGITS} (e.g. {no_logits[0].split(':')[0]}): "
                         "no ECE, hard-label AUC or reliability diagram for them")
     if unfinished:
-        shown = ", ".join(str(p.relative_to(root)) for p in unfinished[:10])
+        shown = ", ".join(str(p.relative_to(root)) if len(roots) == 1 else str(p) for p in unfinished[:10])
         more = f" and {len(unfinished) - 10} more" if len(unfinished) > 10 else ""
         problems.append(f"{len(unfinished)} unfinished run(s) not read (no {METRICS} yet): {shown}{more}")
 
@@ -450,7 +478,7 @@ def collect(results_dir: str | Path, filter: str | None = None) -> Collection:  
         )
 
     coll = Collection(
-        root=root,
+        roots=tuple(roots),
         runs=runs,
         per_class=cat("per_class", ["run_id", "class", "precision", "recall", "f1", "support"]),
         va=cat("va", ["run_id", "target", *VA_METRICS]),

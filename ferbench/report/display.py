@@ -29,6 +29,7 @@ ARCH_NAMES = {
     "emonet": "EmoNet",
     "vgg_tiny": "VGG-tiny",
     "resnet_tiny": "ResNet-tiny",
+    "mini_xception": "mini-Xception",
 }
 # The first document's names for the attention modules.
 ATTENTION_NAMES = {"none": "", "se": "SEN-Net", "eca": "ECA-Net", "cbam": "CBAM", "coord": "CoordAtt"}

@@ -17,13 +17,22 @@ import pandas as pd
 
 from ferbench.models import DEVIATIONS
 from ferbench.report import display as dp
-from ferbench.report.collect import MODEL_KEYS, SCALAR_METRICS, VA_METRICS, Collection, aggregate, incompleteness
+from ferbench.report.collect import (
+    MODEL_KEYS,
+    SCALAR_METRICS,
+    VA_METRICS,
+    Collection,
+    ReportError,
+    aggregate,
+    incompleteness,
+)
 
 ATTENTION_ORDER = ["none", "se", "eca", "cbam", "coord"]
 LOWER_IS_BETTER = {"rmse", "ece"}
 # The report's sections in order; the writers number the ones a report has consecutively.
 SECTIONS = {
     "grid": "Architecture × attention grid",
+    "ablation": "Ablation against a baseline setup",
     "metrics": "Classification metrics",
     "crossdata": "Cross-dataset evaluation",
     "va": "Valence and arousal",
@@ -337,6 +346,164 @@ def gain_tables(coll: Collection, metric: str = "accuracy") -> list[Table]:
     return tables
 
 
+# ---- ablation: setups against a baseline setup ------------------------------------------------------
+# Options that mean something only for another schedule (their resolved values change with the epochs).
+_SCHEDULE_ONLY = {"train.step_size": "step", "train.step_gamma": "step", "train.restart_epochs": "cosine_restarts"}
+
+
+def match_setup(grids, name: str) -> str:
+    """The setup (``grid``) that ``--baseline name`` names: one of its folders (folders with the same store
+    and recipe are one setup, named ``a, b``) is ``name`` or ends in ``/name``."""
+    grids = sorted({str(g) for g in grids if str(g)})
+
+    def folders(g: str) -> list[str]:
+        return [f.strip() for f in g.split(", ")]
+
+    hits = [g for g in grids if name in folders(g)] or [
+        g for g in grids if any(f.endswith("/" + name) for f in folders(g))]
+    if len(hits) == 1:
+        return hits[0]
+    if not grids:
+        raise ReportError(f"--baseline {name!r}: these runs are one setup per dataset, so there is nothing to "
+                          "compare; pass the folders of the setups to compare")
+    what = "matches several setups" if hits else "names none of the setups"
+    raise ReportError(f"--baseline {name!r} {what}; choose one of: {', '.join(hits or grids)}")
+
+
+def recipe_changes(base: dict, other: dict, same_arch: bool) -> str:
+    """``amp fp32→bf16; augment.rotate 10.0→0.0``: the recipe options two setups set differently."""
+    def shown(key: str, recipe: dict) -> bool:
+        needs = _SCHEDULE_ONLY.get(key)
+        return (needs is None or recipe.get("train.scheduler") == needs) and (
+            same_arch or not key.startswith("model.kwargs."))
+
+    parts = []
+    for key in sorted(base.keys() | other.keys()):
+        a, b = base.get(key, "–"), other.get(key, "–")
+        if a != b and (shown(key, base) or shown(key, other)):
+            parts.append(f"{key.removeprefix('train.')} {a}→{b}")
+    return "; ".join(parts)
+
+
+def _ablation_row(label: str, model: str, sel: pd.DataFrame, bsel: pd.DataFrame | None, changes: str, metric: str,
+                  col: str, scale: float, unit: str) -> tuple[dict, dict]:
+    """One setup's row of the ablation table (display, data): ``col`` of ``sel`` against ``metric`` of
+    ``bsel`` (the baseline's runs), paired by seed and fold; no comparison when ``bsel`` is None."""
+    from ferbench.report.stats import corrected_resampled_ttest
+
+    vals = scale * sel[col].astype(float)
+    rec = {"setup": label, "model": model, "changes": changes, "metric": col, "n": int(vals.notna().sum()),
+           "mean": vals.mean(), "std": vals.std(ddof=1),
+           "train_minutes": pd.to_numeric(sel["train_seconds"], errors="coerce").mean() / 60.0}
+    diff_text, ci_text, pairs = "–", "–", "–"
+    if bsel is not None:
+        paired = sel[["seed", "fold", "n_test", "n_train", col]].rename(columns={col: metric}).merge(
+            bsel[["seed", "fold", metric]].rename(columns={metric: "_base"}), on=["seed", "fold"])
+        paired = paired[paired[metric].notna() & paired["_base"].notna()]
+        if len(paired):
+            diffs, kind, ratio = _paired_diffs(paired, metric, scale)
+            test = corrected_resampled_ttest(diffs, ratio if kind == "kfold" else 0.0)
+            rec.update(pairs=len(diffs), unit=kind, mean_diff=test.mean, ci_low=test.ci_low,
+                       ci_high=test.ci_high, p_value=test.p)
+            pairs = f"{len(diffs)} {'folds' if kind == 'kfold' else 'seeds'}"
+            diff_text = f"{test.mean:+.2f}"
+            ci_text = "–" if np.isnan(test.ci_low) else f"[{test.ci_low:+.2f}, {test.ci_high:+.2f}]"
+        else:
+            rec.update(mean_diff=rec["mean"] - scale * bsel[metric].astype(float).mean())
+            diff_text = f"{rec['mean_diff']:+.2f} (means, unpaired)"
+    minutes = rec["train_minutes"]
+    row = {"Setup": label, "Model": model, "Changes against the baseline": changes or "–", "n": str(rec["n"]),
+           dp.metric_name(metric): dp.stat(vals.mean() / scale, vals.std(ddof=1) / scale, rec["n"],
+                                           percent=metric in dp.PERCENT_METRICS, show_n=False),
+           f"Δ{unit}": diff_text, "pairs": pairs, "95% CI": ci_text,
+           "train min/run": "–" if np.isnan(minutes) else f"{minutes:.1f}" if minutes >= 0.1 else "< 0.1"}
+    return row, rec
+
+
+def ablation_tables(coll: Collection, baseline: str | None, metric: str = "accuracy") -> list[Table]:
+    """Every setup of a dataset against the baseline setup (``--baseline``, a ``grid`` name): what its recipe
+    changed, its mean ± std with n, and the change paired run against run (same seed and fold, so the same
+    test images), with a 95% interval, p and Holm's adjustment across the table's rows.
+
+    A setup whose model differs from the baseline's is paired with the baseline's model when the baseline
+    has exactly one. Setups with no runs of the baseline's seeds and folds show the difference of the means
+    only. Where the baseline used flip TTA, its weights scored without the mirror are a row of their own.
+    """
+    from ferbench.report.stats import holm
+
+    runs = coll.runs
+    if not baseline or not len(runs) or metric not in runs:
+        return []
+    name = match_setup(runs["grid"], baseline)
+    scale, unit = (100.0, " (pp)") if metric in dp.PERCENT_METRICS else (1.0, "")
+    model_keys = ["arch", "attention", "activation", "heads"]
+    tables = []
+    for ds, g in runs.groupby("dataset", sort=True):
+        base_runs = g[g["grid"] == name]
+        if not len(base_runs):
+            continue
+        base_models = base_runs.groupby(model_keys, sort=False)
+        entries = []  # (label, model, runs, baseline runs or None, changes, column)
+        several_acts = g["activation"].nunique() > 1
+
+        def model_text(key: tuple, several_acts=several_acts) -> str:
+            act = f" ({dp.ACTIVATION_NAMES.get(key[2], key[2])})" if several_acts else ""
+            return dp.model_name(key[0], key[1]) + act
+
+        for key, bsel in base_models:
+            entries.append((f"{name} (baseline)", model_text(key), bsel, None, "", metric))
+            if metric == "accuracy" and bsel["accuracy_no_tta"].notna().any():
+                entries.append((f"{name} without flip TTA", model_text(key), bsel, bsel,
+                                "tta_flip True→False (same weights)", "accuracy_no_tta"))
+        for (grid, *model), sel in g[g["grid"] != name].groupby(["grid", *model_keys], sort=True):
+            model = tuple(model)
+            if model in base_models.groups:
+                bsel = base_models.get_group(model)
+            elif base_models.ngroups == 1:
+                bsel = base_runs
+            else:
+                continue  # no baseline run of this model, and no single baseline model to stand in
+            b_arch = bsel["arch"].iloc[0]
+            changes = recipe_changes(bsel["recipe"].iloc[0], sel["recipe"].iloc[0], b_arch == model[0])
+            if model != tuple(bsel[model_keys].iloc[0]):
+                changes = "; ".join(x for x in (f"model {dp.model_name(b_arch, bsel['attention'].iloc[0])}→"
+                                                f"{dp.model_name(model[0], model[1])}", changes) if x)
+            entries.append((str(grid), model_text(model), sel, bsel, changes, metric))
+        made = [_ablation_row(*e[:5], metric, e[5], scale, unit) for e in entries]
+        rows = [row for row, _ in made]
+        data = [{"dataset": ds, "baseline": name, **rec} for _, rec in made]
+        p_rows = [i for i, d in enumerate(data) if not np.isnan(d.get("p_value", np.nan))]
+        adjusted = holm([data[i]["p_value"] for i in p_rows])
+        for i, row in enumerate(rows):
+            data[i].setdefault("p_value", np.nan)
+            data[i]["p_holm"] = adjusted[p_rows.index(i)] if i in p_rows else np.nan
+            row["p"] = "–" if np.isnan(data[i]["p_value"]) else f"{data[i]['p_value']:.3f}"
+            row["p (Holm)"] = "–" if np.isnan(data[i]["p_holm"]) else f"{data[i]['p_holm']:.3f}"
+            row["train min/run"] = row.pop("train min/run")  # last: it is not a comparison
+        kinds = sorted({d["unit"] for d in data if "unit" in d})
+        notes = Footnotes()
+        if kinds:
+            notes.ref(f"95% CI and p: {'; '.join(GAIN_TEST_NOTE[k] for k in kinds)}. p (Holm): adjusted by Holm's "
+                      f"step-down procedure across the {len(p_rows)} comparison(s) of this table.")
+        display = pd.DataFrame(rows)
+        if kinds:
+            display = display.rename(columns={"p": "p" + notes.ref(notes["a"])})
+        tables.append(Table(
+            key=slug("ablation", ds),
+            section="ablation",
+            title=f"{dp.dataset_name(ds)}: every setup against {name}",
+            display=display,
+            data=pd.DataFrame(data),
+            note=(("pp: percentage points. " if unit else "")
+                  + f"Mean ± sample std over n runs; Δ = the setup minus the baseline {name}, run against run "
+                  "(same seed and fold, so the same test images). Changes: the recorded training options that "
+                  "differ (baseline→setup); a 'without flip TTA' row scores the same weights on the plain "
+                  "images. train min/run: mean training time of one run, on the machine that ran it."),
+            footnotes=notes,
+        ))
+    return tables
+
+
 # ---- 2. classification metrics --------------------------------------------------------------------
 def _models_by_dataset(coll: Collection, keys: list[str], metrics: list[str]):
     runs = coll.runs
@@ -488,7 +655,7 @@ def va_tables(coll: Collection, keys: list[str]) -> list[Table]:
             continue
         runs = coll.runs.merge(sub.drop(columns="target"), on="run_id", how="inner")
         part = Collection(
-            root=coll.root,
+            roots=coll.roots,
             runs=runs,
             per_class=coll.per_class,
             va=coll.va,
@@ -872,13 +1039,18 @@ def reported_tables(comparison: pd.DataFrame) -> list[Table]:
 
 
 def all_tables(
-    coll: Collection, comparison: pd.DataFrame, group_by: list[str] | None = None, metric: str = "accuracy"
+    coll: Collection,
+    comparison: pd.DataFrame,
+    group_by: list[str] | None = None,
+    metric: str = "accuracy",
+    baseline: str | None = None,
 ) -> list[Table]:
-    """Every table of the report, in section order."""
+    """Every table of the report, in section order (the ablation only with a ``baseline`` setup)."""
     keys = list(group_by) if group_by else list(MODEL_KEYS)
     return [
         *grid_tables(coll, metric),
         *gain_tables(coll, metric),
+        *ablation_tables(coll, baseline, metric),
         *metrics_tables(coll, keys),
         *va_tables(coll, keys),
         *resize_tables(coll, keys),

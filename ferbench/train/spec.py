@@ -79,8 +79,16 @@ class GridSpec:
         self.train_config().validate()
 
     def train_config(self) -> TrainConfig:
-        """The named recipe with this grid's ``train`` options over it (not yet resolved for a store)."""
-        return TrainConfig.from_dict({**recipe_train(self.recipe), **self.train})
+        """The named recipe with this grid's ``train`` options over it (not yet resolved for a store).
+
+        ``augment`` merges key by key, so ``augment = {erase_p = 0.2}`` over a recipe changes that one
+        strength and keeps the recipe's others.
+        """
+        base = recipe_train(self.recipe)
+        merged = {**base, **self.train}
+        if isinstance(base.get("augment"), dict) and isinstance(self.train.get("augment"), dict):
+            merged["augment"] = {**base["augment"], **self.train["augment"]}
+        return TrainConfig.from_dict(merged)
 
     def to_dict(self) -> dict:
         return asdict(self)
