@@ -31,9 +31,23 @@ def test_parameter_counts() -> None:
     # 49,783 at width 1 and 7 classes: the paper's ~58k less its 3×3 class-map conv (our head is linear)
     assert sum(p.numel() for p in create_model("mini_xception").parameters()) == 49_783
     assert sum(p.numel() for p in create_model("mini_xception", width=2).parameters()) == 187_751
-    assert create_model("mini_xception", width=2).spec.kwargs == {"width": 2, "drop_rate": 0.0}
+    assert create_model("mini_xception", width=2).spec.kwargs == {
+        "width": 2, "widths": [16, 32, 64, 128], "stem_chs": 8, "drop_rate": 0.0}
     with pytest.raises(ModelConfigError, match="width must be positive"):
         create_model("mini_xception", width=0)
+
+
+def test_widths_set_the_blocks() -> None:
+    # the issue-19 variant: deep blocks widened, stem and first block as in the paper
+    wide = create_model("mini_xception", widths=[16, 32, 128, 256])
+    assert [b.conv2.conv_pw.out_channels for b in wide.blocks] == [16, 32, 128, 256]
+    assert sum(p.numel() for p in wide.parameters()) == 168_823
+    five = create_model("mini_xception", widths=(16, 32, 64, 128, 256), stem_chs=4, width=0.5)
+    assert [b.conv2.conv_pw.out_channels for b in five.blocks] == [8, 16, 32, 64, 128]
+    assert five.stem[0].conv.out_channels == 2 and five.cam_layer_name == "blocks.4"
+    assert five.eval()(torch.zeros(1, 1, 48, 48))["logits"].shape == (1, 7)
+    with pytest.raises(ModelConfigError, match="must be positive"):
+        create_model("mini_xception", widths=[16, 0])
 
 
 def test_residual_shortcut_carries_the_signal() -> None:
