@@ -75,6 +75,13 @@ def model_input(images: np.ndarray, size: int, channels: int, device: str | torc
     return normalize(to_input(batch, size, channels))
 
 
+def translate(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """A normalised batch shifted ``dx`` pixels right and ``dy`` down; the uncovered border is black (-1)."""
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)), value=-1.0)
+    return padded[..., max(-dy, 0) : max(-dy, 0) + h, max(-dx, 0) : max(-dx, 0) + w]
+
+
 def autocast(device: torch.device, amp: str):
     """bf16 autocast when ``amp == "bf16"`` (on a CPU too: the recorded recipe is the one that ran)."""
     if amp == "bf16":
@@ -94,6 +101,7 @@ def predict(
     amp: str = "auto",
     index: np.ndarray | torch.Tensor | None = None,
     flip: bool = False,
+    shift: int = 0,
 ) -> dict:
     """Model outputs for uint8 images in store layout: ``{"logits": (N,C) float32, "va": (N,2) | None}``.
 
@@ -101,8 +109,10 @@ def predict(
     rows of it (default: all). Each batch goes through :func:`to_input` (channels, antialiased resize
     to ``size``) and :func:`normalize`, exactly as in training. ``amp="auto"`` is bf16 on CUDA and
     fp32 elsewhere, the recipe's default; pass a run's recorded ``train.amp`` to score as it did.
-    The model is moved to ``device`` and put in eval mode. ``flip``: test-time augmentation, every
-    output is the mean over the image and its horizontal mirror.
+    The model is moved to ``device`` and put in eval mode. Test-time augmentation: ``flip`` averages
+    every output over the image and its horizontal mirror; ``shift`` (pixels) adds, for each of those
+    views, its four translations by ``shift`` left, right, up and down (black fill, as training's
+    translation pads), so flip and shift together average 10 views.
     """
     dev = resolve_device(device)
     amp = ("bf16" if dev.type == "cuda" else "fp32") if amp == "auto" else amp
@@ -115,11 +125,13 @@ def predict(
         if isinstance(b, np.ndarray):
             b = torch.from_numpy(np.array(b))  # a copy: memmap slices are read-only
         x = normalize(to_input(b.to(dev, non_blocking=True), size, channels))
+        views = [x, x.flip(-1)] if flip else [x]
+        if shift:
+            views += [translate(v, dx, dy) for v in views for dx, dy in
+                      ((shift, 0), (-shift, 0), (0, shift), (0, -shift))]
         with autocast(dev, amp):
-            out = model(x)
-            if flip:
-                mirrored = model(x.flip(-1))
-                out = {k: (v + mirrored[k]) / 2 for k, v in out.items()}
+            outs = [model(v) for v in views]
+        out = {k: sum(o[k].float() for o in outs) / len(outs) for k in outs[0]}
         logits.append(out["logits"].float())
         if "va" in out:
             vas.append(out["va"].float())

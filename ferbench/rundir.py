@@ -87,7 +87,7 @@ _NOT_RECIPE = ("dataset", "arch", "attention", "activation", "seed", "fold", "n"
 _MODEL_AXES = ("arch", "attention", "activation", "heads")
 # Training options a later ferbench removed, with the only value they ever had, and options a later
 # ferbench added, with the value that is the behaviour of runs recorded before them (so both compare equal).
-_RETIRED_TRAIN = {"normalize": "[-1,1]", "tta_flip": False}
+_RETIRED_TRAIN = {"normalize": "[-1,1]", "tta_flip": False, "tta_shift": 0}
 
 
 class RunError(FerbenchError):

@@ -77,16 +77,20 @@ def train_cell(
 
     scoring = dict(index=te, size=cfg.size, channels=cfg.channels, device=dev, batch_size=cfg.eval_batch_size,
                    amp=cfg.amp)
-    out_ = predict(model, store.images, flip=cfg.tta_flip, **scoring)
+    out_ = predict(model, store.images, flip=cfg.tta_flip, shift=cfg.tta_shift, **scoring)
     logits = out_["logits"].astype(np.float32)
     labels = meta["label"].to_numpy(np.int64)[te]
     arrays = {"logits": logits, "labels": labels, "index": te.astype(np.int64)}
     metrics = {k: config[k] for k in ("cell", "dataset", "arch", "attention", "activation", "seed", "fold", "classes")}
     metrics["n_test"] = len(te)
     metrics.update(classification_metrics(labels, logits, store.classes))
-    if cfg.tta_flip:  # what the mirror bought, from the same weights: the TTA row of an ablation
+    # what test-time augmentation bought, from the same weights: the TTA rows of an ablation
+    if cfg.tta_flip or cfg.tta_shift:
         plain = predict(model, store.images, **scoring)["logits"]
         metrics["accuracy_no_tta"] = float((plain.argmax(1) == labels).mean()) if len(te) else float("nan")
+    if cfg.tta_flip and cfg.tta_shift:
+        mirror = predict(model, store.images, flip=True, **scoring)["logits"]
+        metrics["accuracy_flip_tta"] = float((mirror.argmax(1) == labels).mean()) if len(te) else float("nan")
     if out_["va"] is not None:
         arrays["va_pred"] = out_["va"].astype(np.float32)
         arrays["va_true"] = meta[["valence", "arousal"]].to_numpy(np.float32)[te]

@@ -76,6 +76,7 @@ class TrainConfig:
     compile_mode: str = "default"  # torch.compile mode; "reduce-overhead" adds CUDA graphs (static shapes)
     eval_batch_size: int = 512
     tta_flip: bool = False  # test logits = mean over the image and its mirror (validation stays plain)
+    tta_shift: int = 0  # pixels; >0 adds 4 translations (±shift in x and y) of each test view
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
@@ -105,6 +106,8 @@ class TrainConfig:
             raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.tta_shift < 0:
+            raise ConfigError(f"training option tta_shift must be 0 (off) or a pixel count, got {self.tta_shift}")
         if self.size is not None and not 8 <= self.size <= 1024:
             raise ConfigError(f"--size must be 8..1024 pixels, got {self.size}")
         if not self.lr > 0:
