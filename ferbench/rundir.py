@@ -144,6 +144,14 @@ def flat_recipe(config: dict) -> dict:
     return _flat(recipe(config))
 
 
+def implied(flat_key: str, default=None):
+    """The value of a dotted recipe key (``train.tta_shift``) for a run that recorded none: the behaviour of
+    runs written before ferbench added the option, where that is known; else ``default``."""
+    if flat_key.startswith("train."):
+        return _RETIRED_TRAIN.get(flat_key.removeprefix("train."), default)
+    return default
+
+
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -413,14 +413,16 @@ def test_ablation_table_pairs_each_setup_with_the_baseline_by_seed(tmp_path):
     for s, (b, lg) in enumerate(zip(base, long, strict=True)):
         d = make_run(tmp_path / "runs" / "short", "fer2013", "vgg_tiny", seed=s, accuracy=b, epochs=3)
         _set_metric(d, accuracy_no_tta=b - 0.01)
-        make_run(tmp_path / "runs" / "long", "fer2013", "vgg_tiny", seed=s, accuracy=lg, epochs=6)
+        d = make_run(tmp_path / "runs" / "long", "fer2013", "vgg_tiny", seed=s, accuracy=lg, epochs=6)
+        _set_metric(d, accuracy_flip_tta=lg - 0.02)  # "long" also averaged shifted views
     make_run(tmp_path / "runs" / "wide", "fer2013", "resnet_tiny", seed=0, accuracy=0.5, epochs=5)
     make_run(tmp_path / "runs" / "other-seeds", "fer2013", "vgg_tiny", seed=7, accuracy=0.7, epochs=4)
     written = build_report(tmp_path / "runs", tmp_path / "rep", "markdown,csv", figures=False, baseline="short")
     text = written["markdown"].read_text()
     assert "Ablation against a baseline setup" in text and "every setup against short" in text
     rows = {r[0]: r for h, r in _md_rows(text) if h and h[0] == "Setup"}
-    assert set(rows) == {"short (baseline)", "short without flip TTA", "long", "wide", "other-seeds"}
+    assert set(rows) == {"short (baseline)", "short without flip TTA", "long", "long with flip TTA only", "wide",
+                         "other-seeds"}
     n = 20 * len(SEVEN)  # make_run's test set: accuracies land on multiples of 1/n
     acc = {k: [round(a * n) / n for a in v] for k, v in (("short", base), ("long", long))}
     diffs = 100 * (np.array(acc["long"]) - np.array(acc["short"]))
@@ -435,6 +437,11 @@ def test_ablation_table_pairs_each_setup_with_the_baseline_by_seed(tmp_path):
     assert "unpaired" in rows["other-seeds"][5]  # seed 7 has no baseline run: means only, no test
     no_tta = 100 * (np.array(base) - 0.01 - np.array(acc["short"]))  # the same weights without the mirror
     assert rows["short without flip TTA"][5] == f"{no_tta.mean():+.2f}"
+    # the same "long" weights without the shifts, against the baseline: what the model change alone bought
+    flip_only = 100 * (np.array(long) - 0.02 - np.array(acc["short"]))
+    assert rows["long with flip TTA only"][5] == f"{flip_only.mean():+.2f}"
+    assert "epochs 3→6" in rows["long with flip TTA only"][2]
+    assert "without its shifts" in rows["long with flip TTA only"][2]
     csv = pd.read_csv(tmp_path / "rep" / "csv" / "ablation_fer2013.csv")
     assert csv.loc[csv["setup"] == "long", "p_holm"].iloc[0] >= csv.loc[csv["setup"] == "long", "p_value"].iloc[0]
     # folders of one store and recipe are one setup, named "a, b": either folder names it

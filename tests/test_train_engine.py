@@ -8,7 +8,7 @@ import torch
 from fixtures.learning import LEARN_RECIPE, LEARNED
 
 from ferbench.errors import FerbenchError
-from ferbench.inference import predict, to_input
+from ferbench.inference import predict, to_input, translate
 from ferbench.rundir import RunError, load_run
 from ferbench.train.augment import AugmentConfig, augment
 from ferbench.train.engine import make_scheduler
@@ -110,6 +110,48 @@ def test_to_input_converts_channels_and_size():
     rgb = torch.zeros(1, 8, 8, 3, dtype=torch.uint8)
     rgb[..., 1] = 255  # pure green -> luma 0.587
     assert torch.allclose(to_input(rgb, 8, 1), torch.full((1, 1, 8, 8), 0.587))
+
+
+def test_translate_shifts_with_a_black_border():
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    right = translate(x, 1, 0)[0, 0]
+    assert torch.equal(right[:, 0], torch.full((4,), -1.0)) and torch.equal(right[:, 1:], x[0, 0, :, :3])
+    up = translate(x, 0, -2)[0, 0]
+    assert torch.equal(up[:2], x[0, 0, 2:]) and torch.equal(up[2:], torch.full((2, 4), -1.0))
+    assert torch.equal(translate(x, 0, 0), x)
+
+
+def test_flip_and_shift_tta_average_the_ten_views():
+    from ferbench.inference import normalize
+    from ferbench.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("vgg_tiny", num_classes=7, in_chans=1).eval()
+    images = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    x = normalize(to_input(torch.from_numpy(images), 48, 1))
+    views = [x, x.flip(-1)]
+    views += [translate(v, dx, dy) for v in views for dx, dy in ((2, 0), (-2, 0), (0, 2), (0, -2))]
+    with torch.inference_mode():
+        expected = torch.stack([model(v)["logits"] for v in views]).mean(0).numpy()
+    got = predict(model, images, size=48, channels=1, flip=True, shift=2, batch_size=3)["logits"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    plain = predict(model, images, size=48, channels=1, shift=2)["logits"]  # shift alone: 5 views
+    with torch.inference_mode():
+        five = torch.stack([model(v)["logits"] for v in views[:1] + views[2:6]]).mean(0).numpy()
+    np.testing.assert_allclose(plain, five, rtol=1e-5, atol=1e-5)
+
+
+def test_shift_tta_run_records_what_each_view_set_scored(synthetic_store, tmp_path):
+    run = load_run(_cell(synthetic_store, tmp_path, epochs=1, train_extra={"tta_flip": True, "tta_shift": 2}))
+    m = run.metrics
+    assert run.config["train"]["tta_shift"] == 2 and 0 <= m["accuracy_no_tta"] <= 1
+    store, idx = run.store(), run.test_indices()
+    labels = store.meta["label"].to_numpy()[idx]
+    for flip, shift, key in ((True, 2, "accuracy"), (True, 0, "accuracy_flip_tta"), (False, 0, "accuracy_no_tta")):
+        out = predict(run.model(), store.images[idx], size=48, channels=1, flip=flip, shift=shift)["logits"]
+        assert m[key] == pytest.approx(float((out.argmax(1) == labels).mean())), key
+    with pytest.raises(FerbenchError, match="tta_shift must be 0"):
+        TrainConfig.from_dict({"tta_shift": -1}).validate()
 
 
 def test_augment_is_seeded_and_identity_when_off():

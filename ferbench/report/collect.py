@@ -111,7 +111,8 @@ def _run_row(run_id: str, run_dir: Path, cfg: dict, m: dict, hist: list[dict]) -
         "classes": "|".join(classes),
         "num_classes": len(classes),
         **{k: m.get(k) for k in SCALAR_METRICS},
-        "accuracy_no_tta": m.get("accuracy_no_tta"),  # flip-TTA runs: the same weights scored without it
+        "accuracy_no_tta": m.get("accuracy_no_tta"),  # TTA runs: the same weights scored without it
+        "accuracy_flip_tta": m.get("accuracy_flip_tta"),  # flip + shift TTA runs: scored with the mirror only
         "n_test": m.get("n_test"),
         "n_train": (cfg.get("n") or {}).get("train"),
         "protocol": cfg.get("protocol"),

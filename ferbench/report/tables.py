@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ferbench import rundir
 from ferbench.models import DEVIATIONS
 from ferbench.report import display as dp
 from ferbench.report.collect import (
@@ -379,7 +380,7 @@ def recipe_changes(base: dict, other: dict, same_arch: bool) -> str:
 
     parts = []
     for key in sorted(base.keys() | other.keys()):
-        a, b = base.get(key, "–"), other.get(key, "–")
+        a, b = base.get(key, rundir.implied(key, "–")), other.get(key, rundir.implied(key, "–"))
         if a != b and (shown(key, base) or shown(key, other)):
             parts.append(f"{key.removeprefix('train.')} {a}→{b}")
     return "; ".join(parts)
@@ -420,6 +421,16 @@ def _ablation_row(label: str, model: str, sel: pd.DataFrame, bsel: pd.DataFrame 
     return row, rec
 
 
+def _flip_only(label: str, model: str, sel: pd.DataFrame, bsel: pd.DataFrame, changes: str) -> list[tuple]:
+    """The ablation entry of a flip + shift TTA setup scored with the mirror only (what the shifts bought,
+    from the same weights); none for a setup without shifts."""
+    if not sel["accuracy_flip_tta"].notna().any():
+        return []
+    kept = [c for c in changes.split("; ") if c and not c.startswith("tta_shift ")]
+    changes = "; ".join([*kept, "scored without its shifts (same weights)"])
+    return [(f"{label} with flip TTA only", model, sel, bsel, changes, "accuracy_flip_tta")]
+
+
 def ablation_tables(coll: Collection, baseline: str | None, metric: str = "accuracy") -> list[Table]:
     """Every setup of a dataset against the baseline setup (``--baseline``, a ``grid`` name): what its recipe
     changed, its mean ± std with n, and the change paired run against run (same seed and fold, so the same
@@ -453,8 +464,12 @@ def ablation_tables(coll: Collection, baseline: str | None, metric: str = "accur
         for key, bsel in base_models:
             entries.append((f"{name} (baseline)", model_text(key), bsel, None, "", metric))
             if metric == "accuracy" and bsel["accuracy_no_tta"].notna().any():
-                entries.append((f"{name} without flip TTA", model_text(key), bsel, bsel,
-                                "tta_flip True→False (same weights)", "accuracy_no_tta"))
+                shifted = bsel["accuracy_flip_tta"].notna().any()
+                entries.append((f"{name} without {'' if shifted else 'flip '}TTA", model_text(key), bsel, bsel,
+                                f"tta_flip True→False{', tta_shift→0' if shifted else ''} (same weights)",
+                                "accuracy_no_tta"))
+            if metric == "accuracy":
+                entries += _flip_only(name, model_text(key), bsel, bsel, "")
         for (grid, *model), sel in g[g["grid"] != name].groupby(["grid", *model_keys], sort=True):
             model = tuple(model)
             if model in base_models.groups:
@@ -469,6 +484,8 @@ def ablation_tables(coll: Collection, baseline: str | None, metric: str = "accur
                 changes = "; ".join(x for x in (f"model {dp.model_name(b_arch, bsel['attention'].iloc[0])}→"
                                                 f"{dp.model_name(model[0], model[1])}", changes) if x)
             entries.append((str(grid), model_text(model), sel, bsel, changes, metric))
+            if metric == "accuracy":
+                entries += _flip_only(str(grid), model_text(model), sel, bsel, changes)
         made = [_ablation_row(*e[:5], metric, e[5], scale, unit) for e in entries]
         rows = [row for row, _ in made]
         data = [{"dataset": ds, "baseline": name, **rec} for _, rec in made]
@@ -497,8 +514,9 @@ def ablation_tables(coll: Collection, baseline: str | None, metric: str = "accur
             note=(("pp: percentage points. " if unit else "")
                   + f"Mean ± sample std over n runs; Δ = the setup minus the baseline {name}, run against run "
                   "(same seed and fold, so the same test images). Changes: the recorded training options that "
-                  "differ (baseline→setup); a 'without flip TTA' row scores the same weights on the plain "
-                  "images. train min/run: mean training time of one run, on the machine that ran it."),
+                  "differ (baseline→setup); a 'without TTA' row scores the same weights on the plain images, a "
+                  "'with flip TTA only' row on the image and its mirror without the shifts. train min/run: mean "
+                  "training time of one run, on the machine that ran it."),
             footnotes=notes,
         ))
     return tables
