@@ -421,13 +421,16 @@ def _ablation_row(label: str, model: str, sel: pd.DataFrame, bsel: pd.DataFrame 
     return row, rec
 
 
+def _joined(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
 def _flip_only(label: str, model: str, sel: pd.DataFrame, bsel: pd.DataFrame, changes: str) -> list[tuple]:
     """The ablation entry of a flip + shift TTA setup scored with the mirror only (what the shifts bought,
     from the same weights); none for a setup without shifts."""
     if not sel["accuracy_flip_tta"].notna().any():
         return []
-    kept = [c for c in changes.split("; ") if c and not c.startswith("tta_shift ")]
-    changes = "; ".join([*kept, "scored without its shifts (same weights)"])
+    changes = _joined(changes, "scored without its shifts (same weights)")
     return [(f"{label} with flip TTA only", model, sel, bsel, changes, "accuracy_flip_tta")]
 
 
@@ -478,14 +481,17 @@ def ablation_tables(coll: Collection, baseline: str | None, metric: str = "accur
                 bsel = base_runs
             else:
                 continue  # no baseline run of this model, and no single baseline model to stand in
-            b_arch = bsel["arch"].iloc[0]
-            changes = recipe_changes(bsel["recipe"].iloc[0], sel["recipe"].iloc[0], b_arch == model[0])
-            if model != tuple(bsel[model_keys].iloc[0]):
-                changes = "; ".join(x for x in (f"model {dp.model_name(b_arch, bsel['attention'].iloc[0])}→"
-                                                f"{dp.model_name(model[0], model[1])}", changes) if x)
+            b_arch, b_recipe, recipe = bsel["arch"].iloc[0], bsel["recipe"].iloc[0], sel["recipe"].iloc[0]
+            model_change = (f"model {dp.model_name(b_arch, bsel['attention'].iloc[0])}→"
+                            f"{dp.model_name(model[0], model[1])}" if model != tuple(bsel[model_keys].iloc[0]) else "")
+
+            same = b_arch == model[0]
+            changes = _joined(model_change, recipe_changes(b_recipe, recipe, same))
             entries.append((str(grid), model_text(model), sel, bsel, changes, metric))
-            if metric == "accuracy":
-                entries += _flip_only(str(grid), model_text(model), sel, bsel, changes)
+            if metric == "accuracy":  # the shifts' row lists what else changed: its recipe without tta_shift
+                unshifted = {k: v for k, v in recipe.items() if k != "train.tta_shift"}
+                entries += _flip_only(str(grid), model_text(model), sel, bsel,
+                                      _joined(model_change, recipe_changes(b_recipe, unshifted, same)))
         made = [_ablation_row(*e[:5], metric, e[5], scale, unit) for e in entries]
         rows = [row for row, _ in made]
         data = [{"dataset": ds, "baseline": name, **rec} for _, rec in made]
